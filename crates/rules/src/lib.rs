@@ -1,0 +1,19 @@
+//! citus-sidecar's rules, free of pgrx and PostgreSQL.
+//!
+//! The extension's hooks turn parse trees and catalog rows into the plain facts of [`facts`];
+//! the functions here turn those facts into [`Finding`]s; the hooks raise what comes back.
+//! Everything in this crate is tested with plain `cargo test`.
+
+pub mod distribution;
+pub mod facts;
+pub mod finding;
+pub mod hashmath;
+pub mod policy;
+
+pub use distribution::check_distribution_call;
+pub use facts::*;
+pub use finding::{Finding, RuleId, Severity};
+pub use policy::{Action, Mode, RuleOverride, RuleOverrides};
+
+/// Citus's own upper bound for a shard count (`MAX_SHARD_COUNT`, shared_library_init.h).
+pub const MAX_SHARD_COUNT: i32 = 64000;

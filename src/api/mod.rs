@@ -1,0 +1,6 @@
+//! The extension's SQL surface, one file per area.
+
+mod rules;
+
+pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);

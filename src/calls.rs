@@ -1,0 +1,235 @@
+//! Distribution calls, from the parse tree to the rules.
+//!
+//! Planning: [`route_watched_calls`] finds every call of a watched Citus function in the
+//! query (target lists, FROM-clause functions, sublinks, CTEs), expands named and default
+//! arguments exactly as the planner would, and rewrites the call to
+//! `citus_sidecar.guarded_call(<function oid>, <arguments>...)`.
+//!
+//! Execution: `guarded_call` receives the argument values the call really runs with (literals,
+//! casts, expressions, PL/pgSQL variables, parameters of generic plans), reads the live catalog
+//! and the effective `citus.shard_count`, asks the rules, raises what they return and, if
+//! nothing blocks, calls Citus's function with the same arguments. Checking at execution
+//! rather than at planning is what makes cached plans and `set_config()` safe.
+
+use std::ffi::{c_void, CStr};
+
+use pgrx::pg_sys;
+use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
+use pgrx::prelude::*;
+use sidecar_rules::{check_distribution_call, ColocateWith, DistCall, TableFacts};
+
+use crate::catalog::{self, Watched};
+use crate::{facts, report};
+
+/// Walks `parse` and routes every watched call through `guarded_call`.
+///
+/// # Safety
+/// `parse` must be a valid Query owned by the caller's planning run.
+pub unsafe fn route_watched_calls(parse: *mut pg_sys::Query) {
+    // SAFETY: walking a valid tree; the walker only touches FuncExpr nodes it recognises.
+    unsafe {
+        pg_sys::query_tree_walker(parse, Some(walker), std::ptr::null_mut(), 0);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn walker(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    // SAFETY: every Node starts with its tag; casts follow the tag.
+    unsafe {
+        match (*node).type_ {
+            pg_sys::NodeTag::T_Query => {
+                return pg_sys::query_tree_walker(node.cast(), Some(walker), ctx, 0);
+            }
+            pg_sys::NodeTag::T_FuncExpr => {
+                let f = node as *mut pg_sys::FuncExpr;
+                if catalog::watched((*f).funcid).is_some() {
+                    reroute(f);
+                }
+            }
+            _ => {}
+        }
+        pg_sys::expression_tree_walker(node, Some(walker), ctx)
+    }
+}
+
+/// `f(args)` → `citus_sidecar.guarded_call(f's oid, expanded args)`.
+unsafe fn reroute(f: *mut pg_sys::FuncExpr) {
+    let Some(guarded) = catalog::guarded_call_oid() else {
+        return;
+    };
+    // SAFETY: f is a valid FuncExpr; the syscache tuple is released before returning.
+    unsafe {
+        let funcid = (*f).funcid;
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            pg_sys::Datum::from(funcid),
+        );
+        if tuple.is_null() {
+            return;
+        }
+        let args = pg_sys::expand_function_arguments((*f).args, false, (*f).funcresulttype, tuple);
+        pg_sys::ReleaseSysCache(tuple);
+        let target = pg_sys::makeConst(
+            pg_sys::OIDOID,
+            -1,
+            pg_sys::InvalidOid,
+            4,
+            pg_sys::Datum::from(funcid),
+            false,
+            true,
+        );
+        (*f).args = pg_sys::lcons(target.cast(), args);
+        (*f).funcid = guarded;
+        (*f).funcvariadic = false;
+        (*f).funcformat = pg_sys::CoercionForm::COERCE_EXPLICIT_CALL;
+    }
+}
+
+/// One argument as the call received it: NULL, or its text form (and the raw OID for regclass).
+struct Arg {
+    text: Option<String>,
+    oid: Option<pg_sys::Oid>,
+}
+
+impl Arg {
+    fn int(&self) -> Option<i32> {
+        self.text.as_deref().and_then(|s| s.trim().parse().ok())
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.text.as_deref().map(|s| s == "t" || s == "true")
+    }
+}
+
+/// Reads argument `i` of `fcinfo` with its type's output function.
+unsafe fn read_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Arg {
+    // SAFETY: i < nargs; the type comes from the call expression.
+    unsafe {
+        let nd = *(*fcinfo).args.as_ptr().add(i);
+        if nd.isnull {
+            return Arg { text: None, oid: None };
+        }
+        let typ = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
+        let oid = matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID)
+            .then(|| pg_sys::Oid::from(nd.value.value() as u32));
+        let mut out = pg_sys::InvalidOid;
+        let mut varlena = false;
+        pg_sys::getTypeOutputInfo(typ, &mut out, &mut varlena);
+        let s = pg_sys::OidOutputFunctionCall(out, nd.value);
+        let text = Some(CStr::from_ptr(s).to_string_lossy().into_owned());
+        Arg { text, oid }
+    }
+}
+
+/// Builds the rules' view of a call from its argument values, or None when the table does
+/// not exist (Citus reports that itself).
+fn describe(kind: Watched, a: &[Arg]) -> Option<DistCall> {
+    let relid = a.first()?.oid?;
+    let text = |i: usize| a.get(i).and_then(|x| x.text.clone());
+    let table_for = |col: Option<&str>| -> Option<TableFacts> { facts::table(relid, col) };
+    Some(match kind {
+        Watched::CreateDistributedTable | Watched::CreateDistributedTableConcurrently => {
+            let column = text(1);
+            DistCall::CreateDistributedTable {
+                concurrently: kind == Watched::CreateDistributedTableConcurrently,
+                table: table_for(column.as_deref())?,
+                distribution_column: column,
+                distribution_type: text(2).unwrap_or_else(|| "hash".into()),
+                colocate_with: ColocateWith::parse(&text(3).unwrap_or_else(|| "default".into())),
+                shard_count: a.get(4).and_then(Arg::int),
+            }
+        }
+        Watched::AlterDistributedTable => {
+            let column = text(1);
+            DistCall::AlterDistributedTable {
+                table: table_for(column.as_deref())?,
+                distribution_column: column,
+                shard_count: a.get(2).and_then(Arg::int),
+                colocate_with: text(3).map(|s| ColocateWith::parse(&s)),
+                cascade_to_colocated: a.get(4).and_then(Arg::boolean),
+            }
+        }
+        Watched::UndistributeTable => DistCall::UndistributeTable {
+            table: table_for(None)?,
+        },
+        Watched::UpdateDistributedTableColocation => DistCall::UpdateDistributedTableColocation {
+            table: table_for(None)?,
+            colocate_with: ColocateWith::parse(&text(1).unwrap_or_default()),
+        },
+    })
+}
+
+fn watched_kind(funcid: pg_sys::Oid) -> Option<Watched> {
+    catalog::watched(funcid)
+}
+
+/// `citus_sidecar.guarded_call(fn oid, VARIADIC "any") RETURNS void`: validates, then runs
+/// the Citus function with the remaining arguments.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called by fmgr with a valid fcinfo of at least one argument (the planner hook
+    // builds every call); argument 0 is the target function's OID.
+    unsafe {
+        let nargs = (*fcinfo).nargs as usize;
+        let first = *(*fcinfo).args.as_ptr();
+        if nargs == 0 || first.isnull {
+            error!("citus_sidecar.guarded_call is called by the sidecar's planner hook only");
+        }
+        let target = pg_sys::Oid::from(first.value.value() as u32);
+        // Every Rust value lives inside this block; a blocking finding is raised after it,
+        // so the ERROR's longjmp crosses no destructor.
+        let blocked = match watched_kind(target) {
+            Some(kind) if crate::gucs::mode() != sidecar_rules::Mode::Off => {
+                let args: Vec<Arg> = (1..nargs).map(|i| read_arg(fcinfo, i)).collect();
+                describe(kind, &args).and_then(|call| {
+                    let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
+                    report::decide(&findings).1
+                })
+            }
+            _ => None,
+        };
+        if let Some(error) = blocked {
+            error.raise();
+        }
+        invoke(fcinfo, target)
+    }
+}
+
+/// Calls `target` with arguments 1.. of `fcinfo`.
+unsafe fn invoke(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> pg_sys::Datum {
+    // SAFETY: a standard fmgr call set up like FunctionCallInvoke's callers do.
+    unsafe {
+        let nargs = (*fcinfo).nargs as usize - 1;
+        let flinfo = pg_sys::palloc0(std::mem::size_of::<pg_sys::FmgrInfo>()) as *mut pg_sys::FmgrInfo;
+        pg_sys::fmgr_info(target, flinfo);
+        let size = std::mem::size_of::<pg_sys::FunctionCallInfoBaseData>()
+            + nargs * std::mem::size_of::<pg_sys::NullableDatum>();
+        let inner = pg_sys::palloc0(size) as pg_sys::FunctionCallInfo;
+        (*inner).flinfo = flinfo;
+        (*inner).context = (*fcinfo).context;
+        (*inner).resultinfo = (*fcinfo).resultinfo;
+        (*inner).fncollation = (*fcinfo).fncollation;
+        (*inner).isnull = false;
+        (*inner).nargs = nargs as i16;
+        let src = (*fcinfo).args.as_ptr().add(1);
+        let dst = (*inner).args.as_mut_ptr();
+        std::ptr::copy_nonoverlapping(src, dst, nargs);
+        let func = (*flinfo).fn_addr.expect("fmgr_info sets fn_addr");
+        #[allow(ffi_unwind_calls)]
+        let result = pg_guard_ffi_boundary(|| func(inner));
+        (*fcinfo).isnull = (*inner).isnull;
+        result
+    }
+}
+
+/// fmgr's V1 call-convention record for `citus_sidecar_guarded_call`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pg_finfo_citus_sidecar_guarded_call() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}

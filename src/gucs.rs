@@ -1,0 +1,95 @@
+//! Every `citus_sidecar.*` setting, in one place. The rest of the crate reads them through
+//! the small getters at the bottom.
+
+use std::ffi::{c_char, c_void, CStr, CString};
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::prelude::*;
+use pgrx::PostgresGucEnum;
+use sidecar_rules::{Mode, RuleOverrides};
+
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GuardMode {
+    #[name = c"enforce"]
+    Enforce,
+    #[name = c"warn"]
+    Warn,
+    #[name = c"off"]
+    Off,
+}
+
+/// `citus_sidecar.mode`: what the guard does with a finding. Superuser only, so an
+/// application role cannot loosen it.
+static MODE: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
+
+/// `citus_sidecar.rule_overrides`: `rule=warn|off, ...`; loosens single rules. Superuser only.
+static RULE_OVERRIDES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+pub fn init() {
+    GucRegistry::define_enum_guc(
+        c"citus_sidecar.mode",
+        c"What the guard does with unsafe distribution DDL: enforce, warn or off.",
+        c"enforce raises an ERROR for blocking rules and a WARNING for the others; warn turns every finding into a WARNING; off disables the guard.",
+        &MODE,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    // SAFETY: the check hook is #[pg_guard]ed and only reads its argument.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"citus_sidecar.rule_overrides",
+            c"Per-rule overrides: a comma-separated list of rule=warn or rule=off.",
+            c"Overrides can only loosen a rule. Rule ids: shard-count-colocation, shard-count-range, shard-count-nodes, enum-distribution-column, nullable-distribution-column, tiny-domain-distribution-column, no-replica-identity, metadata-hand-edit.",
+            &RULE_OVERRIDES,
+            GucContext::Suset,
+            GucFlags::default(),
+            Some(check_rule_overrides),
+            None,
+            None,
+        );
+    }
+    // SAFETY: called from _PG_init while preloading.
+    unsafe { pg_sys::MarkGUCPrefixReserved(c"citus_sidecar".as_ptr()) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_rule_overrides(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: PostgreSQL passes a valid pointer to a (possibly NULL) C string.
+    let raw = unsafe { *newval };
+    if raw.is_null() {
+        return true;
+    }
+    let s = unsafe { CStr::from_ptr(raw) }.to_string_lossy();
+    match RuleOverrides::parse(&s) {
+        Ok(_) => true,
+        Err(e) => {
+            let msg = CString::new(e).unwrap_or_default();
+            // SAFETY: GUC_check_errdetail_string is read by the GUC machinery right after we
+            // return false; pstrdup copies into the current memory context.
+            unsafe { pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(msg.as_ptr()) };
+            false
+        }
+    }
+}
+
+/// The guard's mode. Cheap: reads an int.
+#[inline]
+pub fn mode() -> Mode {
+    match MODE.get() {
+        GuardMode::Enforce => Mode::Enforce,
+        GuardMode::Warn => Mode::Warn,
+        GuardMode::Off => Mode::Off,
+    }
+}
+
+/// Parsed overrides. Allocates: call only when there is a finding to act on.
+pub fn rule_overrides() -> RuleOverrides {
+    RULE_OVERRIDES
+        .get()
+        .and_then(|s| RuleOverrides::parse(&s.to_string_lossy()).ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,46 @@
+//! planner_hook: distribution calls are function calls inside queries (SELECT, PERFORM, DO,
+//! SQL functions, prepared statements), so they reach the planner, not ProcessUtility. The hook
+//! routes each one through `citus_sidecar.guarded_call`, which validates it with the values it
+//! really runs with, right before Citus's function executes.
+
+use std::ffi::c_char;
+
+use pgrx::pg_sys;
+use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
+use pgrx::prelude::*;
+
+use crate::{calls, catalog};
+
+static mut PREV_PLANNER: pg_sys::planner_hook_type = None;
+
+pub fn init() {
+    // SAFETY: _PG_init runs once in the postmaster, before any backend exists.
+    unsafe {
+        PREV_PLANNER = pg_sys::planner_hook;
+        pg_sys::planner_hook = Some(sidecar_planner);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn sidecar_planner(
+    parse: *mut pg_sys::Query,
+    query_string: *const c_char,
+    cursor_options: i32,
+    bound_params: pg_sys::ParamListInfo,
+) -> *mut pg_sys::PlannedStmt {
+    if catalog::is_active() {
+        // SAFETY: `parse` is the planner's own tree; we only swap function OIDs/args in place.
+        unsafe { calls::route_watched_calls(parse) };
+    }
+    // SAFETY: copying the saved pointer; the previous hook (Citus's) is called inside the FFI
+    // boundary so its longjmp on ERROR becomes a Rust unwind.
+    unsafe {
+        match PREV_PLANNER {
+            Some(prev) => {
+                #[allow(ffi_unwind_calls)]
+                pg_guard_ffi_boundary(|| prev(parse, query_string, cursor_options, bound_params))
+            }
+            None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
+        }
+    }
+}

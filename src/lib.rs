@@ -1,0 +1,44 @@
+//! citus-sidecar: loaded beside Citus on the coordinator (`shared_preload_libraries =
+//! 'citus,citus_sidecar'`), it validates distribution DDL against the live Citus metadata
+//! before Citus runs it.
+//!
+//! This file only wires modules. The rules live in the pgrx-free `sidecar-rules` crate; the
+//! modules here turn parse trees and catalog rows into its types and raise what it returns.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(not(panic = "unwind"))]
+compile_error!("citus_sidecar must be built with panic = \"unwind\"");
+
+use pgrx::prelude::*;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use pgrx::pg_sys::panic::ErrorReport;
+
+mod api;
+mod calls;
+mod facts;
+mod catalog;
+mod gucs;
+mod hooks;
+mod report;
+
+::pgrx::pg_module_magic!(name = c"citus_sidecar", version = c"0.1.0");
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    // SAFETY: reading a backend-global flag set by the postmaster while it loads libraries.
+    let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
+    if !preloading {
+        ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "citus_sidecar can only be loaded via shared_preload_libraries",
+            "_PG_init",
+        )
+        .set_detail("Its guard hooks must be installed when the server starts, after Citus's.")
+        .set_hint("Add this line to postgresql.conf and restart: shared_preload_libraries = 'citus,citus_sidecar'")
+        .report(PgLogLevel::ERROR);
+        return;
+    }
+    gucs::init();
+    catalog::init();
+    hooks::init();
+}

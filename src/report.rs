@@ -1,0 +1,127 @@
+//! Raises what the rules return: each finding as an ERROR or WARNING with its own SQLSTATE,
+//! DETAIL and HINT, depending on `citus_sidecar.mode` and `citus_sidecar.rule_overrides`.
+//!
+//! pgrx's `ErrorReport` only carries PostgreSQL's predefined SQLSTATEs, and an error that
+//! crosses a pgrx FFI boundary is re-encoded with one of those; the rules' own `SCnnn` codes
+//! would come out as XX000. So this module calls elog's API directly, and raises the ERROR
+//! only from [`Pending::raise`], which its callers invoke once every Rust value with a
+//! destructor has been dropped: the longjmp then crosses nothing that needs unwinding.
+
+use std::ffi::{c_char, c_int, CString};
+
+use pgrx::pg_sys;
+use sidecar_rules::policy::action;
+use sidecar_rules::{Action, Finding};
+
+use crate::gucs;
+
+unsafe extern "C-unwind" {
+    fn errstart(elevel: c_int, domain: *const c_char) -> bool;
+    fn errcode(sqlerrcode: c_int) -> c_int;
+    fn errmsg_internal(fmt: *const c_char, ...) -> c_int;
+    fn errdetail_internal(fmt: *const c_char, ...) -> c_int;
+    fn errhint(fmt: *const c_char, ...) -> c_int;
+    fn errfinish(filename: *const c_char, lineno: c_int, funcname: *const c_char);
+}
+
+const ERROR: c_int = 21; // elog.h
+const WARNING: c_int = 19;
+
+/// Packs a five-character SQLSTATE the way PostgreSQL's MAKE_SQLSTATE does.
+pub fn make_sqlstate(s: &str) -> i32 {
+    let b = s.as_bytes();
+    let six = |c: u8| ((c.wrapping_sub(b'0')) & 0x3F) as i32;
+    six(b[0]) | (six(b[1]) << 6) | (six(b[2]) << 12) | (six(b[3]) << 18) | (six(b[4]) << 24)
+}
+
+/// A finding's text copied into PostgreSQL memory: nothing here needs dropping.
+#[derive(Clone, Copy)]
+pub struct Pending {
+    sqlstate: c_int,
+    message: *mut c_char,
+    detail: *mut c_char,
+    hint: *mut c_char,
+}
+
+fn pstrdup(s: &str) -> *mut c_char {
+    let c = CString::new(s.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: pstrdup copies into CurrentMemoryContext, which outlives the ereport.
+    unsafe { pg_sys::pstrdup(c.as_ptr()) }
+}
+
+impl Pending {
+    fn from(f: &Finding) -> Pending {
+        Pending {
+            sqlstate: make_sqlstate(f.sqlstate()),
+            message: pstrdup(&format!("{} [{}]", f.message, f.rule)),
+            detail: if f.detail.is_empty() { std::ptr::null_mut() } else { pstrdup(&f.detail) },
+            hint: if f.hint.is_empty() { std::ptr::null_mut() } else { pstrdup(&f.hint) },
+        }
+    }
+
+    fn emit(self, elevel: c_int) {
+        // SAFETY: the standard ereport sequence with PostgreSQL-owned strings.
+        unsafe {
+            if errstart(elevel, std::ptr::null()) {
+                errcode(self.sqlstate);
+                errmsg_internal(c"%s".as_ptr(), self.message);
+                if !self.detail.is_null() {
+                    errdetail_internal(c"%s".as_ptr(), self.detail);
+                }
+                if !self.hint.is_null() {
+                    errhint(c"%s".as_ptr(), self.hint);
+                }
+                errfinish(c"citus_sidecar".as_ptr(), 0, c"citus_sidecar".as_ptr());
+            }
+        }
+    }
+
+    /// Raises the ERROR. Does not return. Call it only with no live Rust values on the stack
+    /// between here and the PostgreSQL code that called into the sidecar.
+    pub fn raise(self) -> ! {
+        self.emit(ERROR);
+        unreachable!("ereport(ERROR) returned")
+    }
+}
+
+/// Emits the warnings now and returns the first blocking finding, to be raised by the caller
+/// once its Rust values are dropped.
+pub fn decide(findings: &[Finding]) -> (Action, Option<Pending>) {
+    if findings.is_empty() {
+        return (Action::Ignore, None);
+    }
+    let mode = gucs::mode();
+    let overrides = gucs::rule_overrides();
+    let mut error = None;
+    let mut warned = false;
+    for f in findings {
+        match action(f, mode, &overrides) {
+            Action::Warning => {
+                Pending::from(f).emit(WARNING);
+                warned = true;
+            }
+            Action::Error if error.is_none() => error = Some(Pending::from(f)),
+            _ => {}
+        }
+    }
+    let verdict = if error.is_some() {
+        Action::Error
+    } else if warned {
+        Action::Warning
+    } else {
+        Action::Ignore
+    };
+    (verdict, error)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlstate_packing_matches_postgres() {
+        assert_eq!(super::make_sqlstate("00000"), 0);
+        assert_eq!(
+            super::make_sqlstate("0A000"),
+            pgrx::pg_sys::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED as i32
+        );
+    }
+}

@@ -1,0 +1,75 @@
+# Shared shell helpers: throwaway PostgreSQL 15 servers on free loopback ports, run as the
+# postgres OS user (PostgreSQL refuses to run as root). Sourced by scripts/demo.sh and the
+# test tiers. Never touches a system cluster: every server lives in its own temp directory.
+
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_OS_USER="${PG_OS_USER:-postgres}"
+CITUS_SO="$("$PG_BIN/pg_config" --pkglibdir)/citus.so"
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE   # or re-thrown errors carry a backtrace in DETAIL
+export PGUSER=postgres PGHOST=127.0.0.1 PGCONNECT_TIMEOUT=5
+
+have_citus() { [ -f "$CITUS_SO" ]; }
+
+# Runs a command as the postgres OS user (directly when we already are that user).
+as_pg() {
+    if [ "$(id -un)" = "$PG_OS_USER" ]; then "$@"; else runuser -u "$PG_OS_USER" -- "$@"; fi
+}
+
+# A free TCP port on 127.0.0.1, not 5432.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# A temp dir the postgres user can write, removed by pg_cleanup.
+PG_RUN_DIRS=()
+PG_STARTED=()
+pg_tempdir() {
+    local d
+    d="$(mktemp -d "${TMPDIR:-/tmp}/citus-sidecar.XXXXXX")"
+    chmod 755 "$d"
+    [ "$(id -un)" = "$PG_OS_USER" ] || chown "$PG_OS_USER" "$d"
+    PG_RUN_DIRS+=("$d")
+    echo "$d"
+}
+
+# pg_start DATADIR PORT PRELOAD [extra postgresql.conf lines...]
+pg_start() {
+    local dir="$1" port="$2" preload="$3"; shift 3
+    as_pg "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 || {
+        cat "$dir.initdb.log" >&2; return 1; }
+    {
+        echo "port = $port"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$(dirname "$dir")'"
+        echo "shared_preload_libraries = '$preload'"
+        echo "fsync = off"
+        echo "max_prepared_transactions = 100"
+        echo "wal_level = logical"
+        echo "max_worker_processes = 32"
+        echo "lc_messages = 'C'"
+        for line in "$@"; do echo "$line"; done
+    } | as_pg tee -a "$dir/postgresql.conf" >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir.log" -w -t 60 start >/dev/null || {
+        echo "server on port $port failed to start; its log:" >&2; cat "$dir.log" >&2; return 1; }
+    PG_STARTED+=("$dir")
+}
+
+pg_stop() {
+    as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+pg_cleanup() {
+    local d
+    for d in "${PG_STARTED[@]}"; do pg_stop "$d"; done
+    PG_STARTED=()
+    if [ -z "${KEEP_TEST_DIRS:-}" ]; then
+        for d in "${PG_RUN_DIRS[@]}"; do rm -rf "$d"; done
+    fi
+    PG_RUN_DIRS=()
+}
+
+# psql against PORT, quiet, stop on error.
+pq() {
+    local port="$1"; shift
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
+}
