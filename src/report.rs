@@ -10,6 +10,7 @@
 use std::ffi::{c_char, c_int, CString};
 
 use pgrx::pg_sys;
+use sidecar_rules::finding::make_sqlstate;
 use sidecar_rules::policy::action;
 use sidecar_rules::{Action, Finding};
 
@@ -26,13 +27,6 @@ unsafe extern "C-unwind" {
 
 const ERROR: c_int = 21; // elog.h
 const WARNING: c_int = 19;
-
-/// Packs a five-character SQLSTATE the way PostgreSQL's MAKE_SQLSTATE does.
-pub fn make_sqlstate(s: &str) -> i32 {
-    let b = s.as_bytes();
-    let six = |c: u8| ((c.wrapping_sub(b'0')) & 0x3F) as i32;
-    six(b[0]) | (six(b[1]) << 6) | (six(b[2]) << 12) | (six(b[3]) << 18) | (six(b[4]) << 24)
-}
 
 /// A finding's text copied into PostgreSQL memory: nothing here needs dropping.
 #[derive(Clone, Copy)]
@@ -112,16 +106,4 @@ pub fn decide(findings: &[Finding]) -> (Action, Option<Pending>) {
         Action::Ignore
     };
     (verdict, error)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sqlstate_packing_matches_postgres() {
-        assert_eq!(super::make_sqlstate("00000"), 0);
-        assert_eq!(
-            super::make_sqlstate("0A000"),
-            pgrx::pg_sys::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED as i32
-        );
-    }
 }

@@ -141,9 +141,25 @@ impl Finding {
     }
 }
 
+/// Packs a five-character SQLSTATE the way PostgreSQL's MAKE_SQLSTATE macro does.
+pub fn make_sqlstate(s: &str) -> i32 {
+    let b = s.as_bytes();
+    let six = |i: usize| (b.get(i).copied().unwrap_or(b'0').wrapping_sub(b'0') & 0x3F) as i32;
+    six(0) | (six(1) << 6) | (six(2) << 12) | (six(3) << 18) | (six(4) << 24)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlstate_packing_matches_postgres() {
+        assert_eq!(make_sqlstate("00000"), 0);
+        // ERRCODE_FEATURE_NOT_SUPPORTED, MAKE_SQLSTATE('0','A','0','0','0')
+        assert_eq!(make_sqlstate("0A000"), 17 << 6);
+        // ERRCODE_INTERNAL_ERROR, MAKE_SQLSTATE('X','X','0','0','0')
+        assert_eq!(make_sqlstate("XX000"), 40 | (40 << 6));
+    }
 
     #[test]
     fn ids_and_sqlstates_are_unique_and_round_trip() {

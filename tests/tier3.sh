@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Tier 3: a real Citus 13.2 cluster (coordinator + 2 workers on loopback, citus_sidecar
+# preloaded after citus on all three, the extension created on the coordinator). Golden SQL
+# tests in tests/citus_cluster/{sql,expected}, run against the coordinator with pg_regress.
+# Where citus.so is not installed it prints "SKIPPED: Citus not installed" and exits 0.
+#   ACCEPT=1 tests/tier3.sh    overwrite expected/ with the results (review the diff!)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source tests/lib/pg.sh
+source tests/lib/cluster.sh
+trap pg_cleanup EXIT
+
+if ! have_citus; then
+    echo "SKIPPED: Citus not installed ($CITUS_SO not found); see README, 'The real-Citus tier'"
+    echo "tier3: 0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+PG_REGRESS="$("$PG_BIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress"
+echo "tier3: real Citus $(grep -h default_version "$("$PG_BIN/pg_config" --sharedir)/extension/citus.control" | cut -d"'" -f2) cluster"
+cluster_start sidecar_cluster || { echo "tier3: 0 passed, 1 failed"; exit 1; }
+echo "tier3: coordinator 127.0.0.1:$COORD_PORT, workers :$WORKER1_PORT :$WORKER2_PORT"
+
+tests=(); for f in tests/citus_cluster/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
+out="$CLUSTER_DIR/out"; mkdir -p "$out"
+PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
+"$PG_REGRESS" --use-existing --host=127.0.0.1 --port="$COORD_PORT" --user=postgres \
+    --dbname=sidecar_cluster --bindir="$PG_BIN" \
+    --inputdir=tests/citus_cluster --outputdir="$out" "${tests[@]}" >"$out/pg_regress.log" 2>&1
+rc=$?
+grep -E '^(test|ok|not ok|     ) ' "$out/pg_regress.log" | sed 's/^/  /'
+if [ -n "${ACCEPT:-}" ]; then
+    for t in "${tests[@]}"; do cp "$out/results/$t.out" "tests/citus_cluster/expected/$t.out"; done
+    echo "tier3: accepted results into tests/citus_cluster/expected (review with git diff)"
+fi
+[ $rc -eq 0 ] || { [ -f "$out/regression.diffs" ] && { echo "---- regression.diffs ----"; cat "$out/regression.diffs"; }; }
+failed=$(grep -cE 'FAILED' "$out/pg_regress.log" || true)
+passed=$(( ${#tests[@]} - failed ))
+
+# Listing the sidecar before citus: Citus refuses to start with its own FATAL.
+bad="$CLUSTER_DIR/wrong-order"; port="$(free_port)"
+if pg_start "$bad" "$port" "citus_sidecar,citus" 2>/dev/null; then
+    echo "  FAILED wrong_preload_order: the server started"; failed=$((failed + 1))
+elif grep -q "Citus has to be loaded first" "$bad.log"; then
+    echo "  ok     wrong_preload_order: $(grep -m1 -o 'FATAL:.*' "$bad.log")"; passed=$((passed + 1))
+else
+    echo "  FAILED wrong_preload_order: no Citus FATAL in the log"; failed=$((failed + 1))
+fi
+[ $rc -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "tier3: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
