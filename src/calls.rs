@@ -11,6 +11,7 @@
 //! nothing blocks, calls Citus's function with the same arguments. Checking at execution
 //! rather than at planning is what makes cached plans and `set_config()` safe.
 
+use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 
 use pgrx::pg_sys;
@@ -18,7 +19,7 @@ use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
 use pgrx::prelude::*;
 use sidecar_rules::{check_distribution_call, ColocateWith, DistCall, TableFacts};
 
-use crate::catalog::{self, Watched};
+use crate::catalog::{self, BackendLocal, Watched};
 use crate::{facts, report};
 
 /// Walks `parse` and routes every watched call through `guarded_call`.
@@ -103,24 +104,42 @@ impl Arg {
     }
 }
 
-/// Reads argument `i` of `fcinfo` with its type's output function.
+impl Arg {
+    /// A value of type `typ`, printed with the type's output function.
+    unsafe fn from_datum(typ: pg_sys::Oid, value: pg_sys::Datum, isnull: bool) -> Arg {
+        if isnull {
+            return Arg { text: None, oid: None };
+        }
+        // SAFETY: `value` is a valid datum of type `typ`.
+        unsafe {
+            let oid = matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID)
+                .then(|| pg_sys::Oid::from(value.value() as u32));
+            let mut out = pg_sys::InvalidOid;
+            let mut varlena = false;
+            pg_sys::getTypeOutputInfo(typ, &mut out, &mut varlena);
+            let s = pg_sys::OidOutputFunctionCall(out, value);
+            let text = Some(CStr::from_ptr(s).to_string_lossy().into_owned());
+            Arg { text, oid }
+        }
+    }
+}
+
+/// Argument `i` of `fcinfo`, typed by the call expression.
 unsafe fn read_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Arg {
     // SAFETY: i < nargs; the type comes from the call expression.
     unsafe {
         let nd = *(*fcinfo).args.as_ptr().add(i);
-        if nd.isnull {
-            return Arg { text: None, oid: None };
-        }
         let typ = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
-        let oid = matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID)
-            .then(|| pg_sys::Oid::from(nd.value.value() as u32));
-        let mut out = pg_sys::InvalidOid;
-        let mut varlena = false;
-        pg_sys::getTypeOutputInfo(typ, &mut out, &mut varlena);
-        let s = pg_sys::OidOutputFunctionCall(out, nd.value);
-        let text = Some(CStr::from_ptr(s).to_string_lossy().into_owned());
-        Arg { text, oid }
+        Arg::from_datum(typ, nd.value, nd.isnull)
     }
+}
+
+/// Runs the rules on a call and emits its warnings; returns the blocking finding, if any,
+/// for the caller to raise once its Rust values are dropped.
+fn check(kind: Watched, args: &[Arg]) -> Option<report::Pending> {
+    let call = describe(kind, args)?;
+    let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
+    report::decide(&findings).1
 }
 
 /// Builds the rules' view of a call from its argument values, or None when the table does
@@ -165,6 +184,59 @@ fn watched_kind(funcid: pg_sys::Oid) -> Option<Watched> {
     catalog::watched(funcid)
 }
 
+/// The function `guarded_call` is about to run after validating it; the fmgr hook lets that
+/// one call through.
+static VALIDATED: BackendLocal<pg_sys::Oid> = BackendLocal(Cell::new(pg_sys::InvalidOid));
+
+/// Called by the fmgr hook when a watched Citus function starts. A call that came through
+/// `guarded_call` was checked already. A call from C code (no call expression: Citus itself,
+/// another extension) is not ours to police. Anything else reached Citus without the planner
+/// hook seeing it - a call inlined from a SQL-language function - and is checked here from its
+/// call expression: constant arguments can be checked; others cannot, and the call is refused
+/// (rule unchecked-call).
+///
+/// # Safety
+/// `flinfo` is the FmgrInfo PostgreSQL passes to the fmgr hook.
+pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<report::Pending> {
+    // SAFETY: reading the FmgrInfo and, when it is one, the FuncExpr it was built from.
+    unsafe {
+        let funcid = (*flinfo).fn_oid;
+        if VALIDATED.0.get() == funcid {
+            VALIDATED.0.set(pg_sys::InvalidOid);
+            return None;
+        }
+        let kind = watched_kind(funcid)?;
+        if crate::gucs::mode() == sidecar_rules::Mode::Off {
+            return None;
+        }
+        let expr = (*flinfo).fn_expr;
+        if expr.is_null() || (*expr).type_ != pg_sys::NodeTag::T_FuncExpr {
+            return None;
+        }
+        let list = (*(expr as *mut pg_sys::FuncExpr)).args;
+        let len = if list.is_null() { 0 } else { (*list).length as usize };
+        let mut args = Vec::with_capacity(len);
+        let mut constant = true;
+        for i in 0..len {
+            let node = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::Node;
+            if (*node).type_ == pg_sys::NodeTag::T_Const {
+                let c = node as *mut pg_sys::Const;
+                args.push(Arg::from_datum((*c).consttype, (*c).constvalue, (*c).constisnull));
+            } else {
+                constant = false;
+            }
+        }
+        if constant {
+            return check(kind, &args);
+        }
+        let finding = sidecar_rules::unchecked_call(
+            kind.proname(),
+            "It reached Citus without passing the sidecar's planner hook (it was inlined from a SQL-language function), and its arguments are not constants, so the sidecar cannot know what it would do.",
+        );
+        report::decide(std::slice::from_ref(&finding)).1
+    }
+}
+
 /// `citus_sidecar.guarded_call(fn oid, VARIADIC "any") RETURNS void`: validates, then runs
 /// the Citus function with the remaining arguments.
 #[pg_guard]
@@ -186,10 +258,7 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
         let blocked = match watched_kind(target) {
             Some(kind) if crate::gucs::mode() != sidecar_rules::Mode::Off => {
                 let args: Vec<Arg> = (1..nargs).map(|i| read_arg(fcinfo, i)).collect();
-                describe(kind, &args).and_then(|call| {
-                    let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
-                    report::decide(&findings).1
-                })
+                check(kind, &args)
             }
             _ => None,
         };
@@ -220,8 +289,10 @@ unsafe fn invoke(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> pg_sy
         let dst = (*inner).args.as_mut_ptr();
         std::ptr::copy_nonoverlapping(src, dst, nargs);
         let func = (*flinfo).fn_addr.expect("fmgr_info sets fn_addr");
+        VALIDATED.0.set(target);
         #[allow(ffi_unwind_calls)]
         let result = pg_guard_ffi_boundary(|| func(inner));
+        VALIDATED.0.set(pg_sys::InvalidOid);
         (*fcinfo).isnull = (*inner).isnull;
         result
     }

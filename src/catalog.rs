@@ -53,7 +53,7 @@ enum State {
 }
 
 /// A value owned by this backend (PostgreSQL backends are single-threaded).
-struct BackendLocal<T>(Cell<T>);
+pub struct BackendLocal<T>(pub Cell<T>);
 // SAFETY: only ever touched from the backend's main thread.
 unsafe impl<T> Sync for BackendLocal<T> {}
 

@@ -25,10 +25,12 @@ pub enum RuleId {
     NoReplicaIdentity,
     /// INSERT/UPDATE/DELETE/TRUNCATE/ALTER on Citus metadata from a client session.
     MetadataHandEdit,
+    /// A distribution call whose arguments the guard cannot know before Citus runs it.
+    UncheckedCall,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 8] = [
+    pub const ALL: [RuleId; 9] = [
         RuleId::ShardCountColocation,
         RuleId::ShardCountRange,
         RuleId::ShardCountNodes,
@@ -37,6 +39,7 @@ impl RuleId {
         RuleId::TinyDomainDistributionColumn,
         RuleId::NoReplicaIdentity,
         RuleId::MetadataHandEdit,
+        RuleId::UncheckedCall,
     ];
 
     /// The stable, user-facing id.
@@ -50,6 +53,7 @@ impl RuleId {
             RuleId::TinyDomainDistributionColumn => "tiny-domain-distribution-column",
             RuleId::NoReplicaIdentity => "no-replica-identity",
             RuleId::MetadataHandEdit => "metadata-hand-edit",
+            RuleId::UncheckedCall => "unchecked-call",
         }
     }
 
@@ -65,6 +69,7 @@ impl RuleId {
             RuleId::TinyDomainDistributionColumn => "SC006",
             RuleId::NoReplicaIdentity => "SC007",
             RuleId::MetadataHandEdit => "SC008",
+            RuleId::UncheckedCall => "SC009",
         }
     }
 
@@ -74,7 +79,8 @@ impl RuleId {
             RuleId::ShardCountColocation
             | RuleId::ShardCountRange
             | RuleId::EnumDistributionColumn
-            | RuleId::MetadataHandEdit => Severity::Block,
+            | RuleId::MetadataHandEdit
+            | RuleId::UncheckedCall => Severity::Block,
             RuleId::ShardCountNodes
             | RuleId::NullableDistributionColumn
             | RuleId::TinyDomainDistributionColumn

@@ -83,6 +83,19 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
     out
 }
 
+/// The guard could not learn a call's arguments before Citus would run it (the call was inlined
+/// from a SQL-language function and its arguments are not constants).
+pub fn unchecked_call(function: &str, why: &str) -> Finding {
+    Finding::new(
+        RuleId::UncheckedCall,
+        format!("citus_sidecar cannot check this call of {function}"),
+    )
+    .detail(why.to_string())
+    .hint(format!(
+        "Call {function} directly (SELECT, PERFORM, EXECUTE or a prepared statement all work), or from a PL/pgSQL function instead of a SQL-language one."
+    ))
+}
+
 /// A SQL string literal.
 pub fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test tier and ends with one summary line. This is what .ci/run calls.
+#   tier 1: the pgrx-free rules (plain cargo test)
+#   tier 2: PostgreSQL 15 + citus_sidecar + the Citus TEST DOUBLE, golden SQL tests
+#   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed,
+#           otherwise "SKIPPED: Citus not installed"
+# Set-up (apt packages, cargo-pgrx, pgrx init, the postgres OS user) runs first and is
+# idempotent. Exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+start=$(date +%s)
+passed=0; failed=0; skipped=0
+tally() {   # tally LOG: adds the "N passed, M failed[, K skipped]" line of a tier
+    local line
+    line="$(grep -E '^tier[0-9]: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)"
+    if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+    passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+    grep -q skipped <<<"$line" && skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+    return 0
+}
+logs="$(mktemp -d)"
+
+echo "== set-up"
+scripts/setup.sh || { echo "set-up failed"; echo "summary: 0 passed, 1 failed"; exit 1; }
+
+echo "== tier 1: rules (cargo test -p sidecar-rules)"
+if cargo test -q -p sidecar-rules 2>&1 | tee "$logs/t1"; then :; fi
+t1_pass=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^passed;?$/) p+=$(i-1)} END {print p+0}' "$logs/t1")
+t1_fail=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^failed;?$/) f+=$(i-1)} END {print f+0}' "$logs/t1")
+grep -q '^test result:' "$logs/t1" || t1_pass=""
+if [ -z "$t1_pass" ]; then t1_pass=0; t1_fail=1; fi
+echo "tier1: $t1_pass passed, $t1_fail failed" | tee "$logs/t1.sum"
+tally "$logs/t1.sum"
+
+echo "== build and install (debug)"
+if ! scripts/install.sh --debug; then
+    echo "build failed"; echo "summary: $passed passed, $((failed + 1)) failed"; exit 1
+fi
+
+echo "== tier 2: PostgreSQL 15 + sidecar + Citus test double"
+tests/tier2.sh 2>&1 | tee "$logs/t2"; tally "$logs/t2"
+
+echo "== tier 3: real Citus cluster"
+tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
+
+echo "== done in $(( $(date +%s) - start )) s"
+rm -rf "$logs"
+echo "summary: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
