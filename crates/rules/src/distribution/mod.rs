@@ -20,7 +20,7 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
             let hash = distribution_type.eq_ignore_ascii_case("hash");
             if *concurrently {
                 if let Some(n) = shard_count {
-                    if let Some(f) = shard_count_range(call, *n) {
+                    if let Some(f) = shard_count_range(call, *n, settings) {
                         // Nothing else is meaningful for a count Citus would choke on.
                         return vec![f];
                     }
@@ -58,7 +58,7 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
             cascade_to_colocated,
         } => {
             if let Some(n) = shard_count {
-                if let Some(f) = shard_count_range(call, *n) {
+                if let Some(f) = shard_count_range(call, *n, settings) {
                     return vec![f];
                 }
                 if colocate_with.is_none()
@@ -222,7 +222,7 @@ fn alter_splits_group(table: &TableFacts, n: i32) -> Finding {
     .remediation(fix)
 }
 
-fn shard_count_range(call: &DistCall, n: i32) -> Option<Finding> {
+fn shard_count_range(call: &DistCall, n: i32, settings: &Settings) -> Option<Finding> {
     if (1..=MAX_SHARD_COUNT).contains(&n) {
         return None;
     }
@@ -232,13 +232,23 @@ fn shard_count_range(call: &DistCall, n: i32) -> Option<Finding> {
         }
         _ => "Citus does not check this bound for alter_distributed_table; it would fail late or create that many shards.",
     };
-    let table = &call.table().name;
-    let fix = format!(
-        "SELECT {}({}, ..., shard_count => {});",
-        call.function_name(),
-        quote_literal(table),
-        n.clamp(1, MAX_SHARD_COUNT)
-    );
+    let suggested = if n > MAX_SHARD_COUNT {
+        MAX_SHARD_COUNT
+    } else {
+        settings.shard_count.clamp(1, MAX_SHARD_COUNT)
+    };
+    let table = quote_literal(&call.table().name);
+    let fix = match call {
+        DistCall::CreateDistributedTable {
+            distribution_column: Some(col),
+            ..
+        } => format!(
+            "SELECT {}({table}, {}, shard_count => {suggested});",
+            call.function_name(),
+            quote_literal(col)
+        ),
+        _ => format!("SELECT {}({table}, shard_count => {suggested});", call.function_name()),
+    };
     Some(
         Finding::new(
             RuleId::ShardCountRange,
@@ -248,7 +258,8 @@ fn shard_count_range(call: &DistCall, n: i32) -> Option<Finding> {
             ),
         )
         .detail(consequence.to_string())
-        .hint(format!("Pass a shard count between 1 and {MAX_SHARD_COUNT}, e.g. {fix}")),
+        .hint(format!("Pass a shard count between 1 and {MAX_SHARD_COUNT}, e.g. {fix}"))
+        .remediation(fix),
     )
 }
 
@@ -261,7 +272,11 @@ fn shard_count_vs_nodes(call: &DistCall, n: i32, nodes: u32) -> Option<Finding> 
     let (message, detail) = if n_i < nodes_i {
         (
             format!("shard count {n} is lower than the {nodes} nodes that can hold shards"),
-            format!("With {n} shards, {} of the {nodes} nodes get no shard of {} and sit idle for it.", nodes_i - n_i, call.table().name),
+            format!(
+                "With {n} shards, {} of the {nodes} nodes would hold no shard of {} and sit idle for it.",
+                nodes_i - n_i,
+                call.table().name
+            ),
         )
     } else if n_i % nodes_i != 0 {
         (
