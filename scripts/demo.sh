@@ -27,21 +27,21 @@ else
     pq "$port" -d demo -c 'CREATE EXTENSION "citus-sidecar"'
 fi
 
-narrate() { printf '\n-- %s\n' "$*"; }
+narrate() { printf '%s\n' "$@" | sed 's/^/-- /'; }
 run() { printf 'demo=# %s\n' "$1"; "$PG_BIN/psql" -X -h 127.0.0.1 -p "$port" -U postgres -d demo -c "$1" 2>&1 | sed 's/^/   /' || true; }
 
-narrate "A 24-shard users table, distributed on user_id (bigint)."
+echo; narrate "A 24-shard users table, distributed on user_id (bigint)."
 run "CREATE TABLE users (user_id bigint PRIMARY KEY, name text)"
 run "CREATE TABLE orders (order_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, order_id))"
 run "SET citus.shard_count = 24; SELECT create_distributed_table('users', 'user_id')"
-narrate "Someone raised citus.shard_count to 48 for 'more parallelism' and distributes orders."
-narrate "Plain Citus accepts this silently: orders lands in a new colocation group and users JOIN orders"
-narrate "stops being colocated. The sidecar stops it before Citus acts, and says how to fix it:"
+echo; narrate "Someone raised citus.shard_count to 48 for 'more parallelism' and distributes orders." \
+    "Plain Citus accepts this silently: orders lands in a new colocation group and users JOIN orders" \
+    "stops being colocated. The sidecar warns at the SET, and blocks the call before Citus acts:"
 run "SET citus.shard_count = 48; SELECT create_distributed_table('orders', 'user_id')"
-narrate "The statement from the HINT:"
+echo; narrate "The statement from the HINT:"
 run "SELECT create_distributed_table('orders', 'user_id', colocate_with => 'users')"
 run "SELECT logicalrelid, colocationid FROM pg_dist_partition ORDER BY 1"
-narrate "The guard's rules and what they do in the current mode:"
+echo; narrate "The guard's rules and what they do in the current mode:"
 run "SELECT * FROM citus_sidecar.rules()"
 echo
 echo "== demo done; stopping the servers it started"

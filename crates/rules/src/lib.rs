@@ -10,7 +10,7 @@ pub mod finding;
 pub mod hashmath;
 pub mod policy;
 
-pub use distribution::{check_distribution_call, unchecked_call};
+pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
 pub use facts::*;
 pub use finding::{Finding, RuleId, Severity};
 pub use policy::{Action, Mode, RuleOverride, RuleOverrides};

@@ -83,6 +83,43 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
     out
 }
 
+/// A new value for `citus.shard_count` (SET, SET LOCAL, RESET, ALTER ROLE/DATABASE ... SET,
+/// ALTER SYSTEM). Setting it is not harmful in itself, so this only warns, early: when no
+/// populated hash colocation group has that shard count, every table distributed afterwards with
+/// `colocate_with` left at default starts a group of its own (and is blocked then).
+pub fn check_shard_count_setting(value: i32, how: &str, cluster: &Cluster) -> Option<Finding> {
+    let populated: Vec<&ColocationGroup> = cluster.groups.iter().filter(|g| !g.tables.is_empty()).collect();
+    if populated.is_empty() || populated.iter().any(|g| g.shard_count == value) {
+        return None;
+    }
+    let mut counts: Vec<i32> = populated.iter().map(|g| g.shard_count).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let groups: Vec<String> = populated
+        .iter()
+        .map(|g| format!("{} shards: {} ({})", g.shard_count, g.tables.join(", "), g.type_name))
+        .collect();
+    let common = populated
+        .iter()
+        .max_by_key(|g| (g.tables.len(), std::cmp::Reverse(g.id)))
+        .map(|g| g.shard_count)
+        .unwrap_or(value);
+    let mut f = Finding::new(
+        RuleId::ShardCountColocation,
+        format!("citus.shard_count = {value} matches no existing colocation group"),
+    )
+    .detail(format!(
+        "{how}. Existing groups: {}. A table distributed with colocate_with left at default would start a new group, not colocated with them.",
+        groups.join("; ")
+    ))
+    .hint(format!(
+        "Keep citus.shard_count at {} (SET citus.shard_count = {common};), or pass colocate_with => '<table>' when distributing.",
+        counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")
+    ));
+    f.severity = crate::finding::Severity::Warn;
+    Some(f)
+}
+
 /// The guard could not learn a call's arguments before Citus would run it (the call was inlined
 /// from a SQL-language function and its arguments are not constants).
 pub fn unchecked_call(function: &str, why: &str) -> Finding {

@@ -216,6 +216,18 @@ fn missing_replica_identity_warns() {
 }
 
 #[test]
+fn setting_a_shard_count_no_group_has_warns_early() {
+    let c = users_cluster();
+    let f = check_shard_count_setting(48, "SET citus.shard_count = 48", &c).unwrap();
+    assert_eq!(f.rule, RuleId::ShardCountColocation);
+    assert_eq!(f.severity, Severity::Warn);
+    assert!(f.detail.contains("24 shards: users (bigint)"), "{}", f.detail);
+    assert!(f.hint.contains("SET citus.shard_count = 24;"), "{}", f.hint);
+    assert!(check_shard_count_setting(24, "SET", &c).is_none());
+    assert!(check_shard_count_setting(48, "SET", &Cluster::default()).is_none());
+}
+
+#[test]
 fn quoting() {
     assert_eq!(quote_literal("o'brien"), "'o''brien'");
     assert_eq!(quote_ident("user_id"), "user_id");

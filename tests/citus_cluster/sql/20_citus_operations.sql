@@ -1,0 +1,45 @@
+-- Citus's own operations run untouched with the sidecar preloaded on every node: altering a
+-- whole colocation group, a shard move, a rebalance, 2PC recovery, undistributing.
+ALTER SEQUENCE pg_dist_colocationid_seq RESTART 100;
+CREATE TABLE accounts (account_id bigint PRIMARY KEY, name text);
+CREATE TABLE invoices (account_id bigint NOT NULL, invoice_id bigint NOT NULL, PRIMARY KEY (account_id, invoice_id));
+SELECT create_distributed_table('accounts', 'account_id', shard_count => 8);
+SELECT create_distributed_table('invoices', 'account_id', colocate_with => 'accounts');
+INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 200) g;
+INSERT INTO invoices SELECT 1 + g % 200, g FROM generate_series(1, 1000) g;
+
+-- the guard stops a change that would split the group, and lets the whole group change
+SELECT alter_distributed_table('accounts', shard_count => 16, cascade_to_colocated => false);
+SELECT alter_distributed_table('accounts', shard_count => 16, cascade_to_colocated => true);
+SELECT logicalrelid, (SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid) AS shards,
+       colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'accounts'::regclass) AS same_group
+  FROM pg_dist_partition p WHERE logicalrelid IN ('accounts'::regclass, 'invoices'::regclass) ORDER BY 1;
+SELECT count(*) FROM accounts JOIN invoices USING (account_id);
+
+-- a shard move between the workers (with its colocated shard)
+SELECT nodeid AS w1 FROM pg_dist_node WHERE shouldhaveshards ORDER BY nodeid LIMIT 1 \gset
+SELECT nodeid AS w2 FROM pg_dist_node WHERE shouldhaveshards ORDER BY nodeid DESC LIMIT 1 \gset
+SELECT min(s.shardid) AS moving FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+ WHERE s.logicalrelid = 'accounts'::regclass AND p.groupid = (SELECT groupid FROM pg_dist_node WHERE nodeid = :w1) \gset
+SELECT citus_move_shard_placement(:moving::bigint, :w1, :w2, 'block_writes');
+SELECT count(*) AS placements_of_moved_shard_on_target FROM pg_dist_placement
+ WHERE shardid = :moving AND groupid = (SELECT groupid FROM pg_dist_node WHERE nodeid = :w2);
+SELECT count(*) FROM accounts JOIN invoices USING (account_id);
+
+-- a rebalance puts it back
+SET client_min_messages = warning;   -- its NOTICEs name the random test ports
+SELECT rebalance_table_shards('accounts', shard_transfer_mode => 'block_writes');
+RESET client_min_messages;
+SELECT count(DISTINCT p.groupid) AS groups_holding_accounts FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+ WHERE s.logicalrelid = 'accounts'::regclass;
+
+-- 2PC recovery: a prepared transaction with a Citus gid and no commit record is rolled back
+SELECT success AS prepared FROM run_command_on_workers($$BEGIN; CREATE TABLE IF NOT EXISTS twopc_probe(x int); PREPARE TRANSACTION 'citus_0_99999_12345_0'$$) ORDER BY nodeport;
+SELECT result AS prepared_on_workers FROM run_command_on_workers('SELECT count(*) FROM pg_prepared_xacts') ORDER BY nodeport;
+SELECT recover_prepared_transactions() >= 1 AS recovered;
+SELECT result AS prepared_on_workers FROM run_command_on_workers('SELECT count(*) FROM pg_prepared_xacts') ORDER BY nodeport;
+
+SELECT undistribute_table('invoices');
+SELECT undistribute_table('accounts');
+SELECT count(*) AS left_in_metadata FROM pg_dist_partition WHERE logicalrelid IN ('accounts'::regclass, 'invoices'::regclass);
+DROP TABLE invoices, accounts;
