@@ -15,12 +15,11 @@ use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 
 use pgrx::pg_sys;
-use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
 use pgrx::prelude::*;
 use sidecar_rules::{check_distribution_call, ColocateWith, DistCall, TableFacts};
 
 use crate::catalog::{self, BackendLocal, Watched};
-use crate::{facts, report};
+use crate::{decisions, facts, report};
 
 /// Walks `parse` and routes every watched call through `guarded_call`.
 ///
@@ -134,12 +133,15 @@ unsafe fn read_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Arg {
     }
 }
 
-/// Runs the rules on a call and emits its warnings; returns the blocking finding, if any,
-/// for the caller to raise once its Rust values are dropped.
+/// Runs the rules on a call, emits its warnings and records the decision; returns the blocking
+/// finding, if any, for the caller to raise once its Rust values are dropped.
 fn check(kind: Watched, args: &[Arg]) -> Option<report::Pending> {
     let call = describe(kind, args)?;
     let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
-    report::decide(&findings).1
+    let (verdict, hatch, error) = report::decide(&findings);
+    let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    decisions::record(kind.proname(), &rules, verdict.as_str(), hatch.as_deref());
+    error
 }
 
 /// Builds the rules' view of a call from its argument values, or None when the table does
@@ -205,7 +207,7 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
             VALIDATED.0.set(pg_sys::InvalidOid);
             return None;
         }
-        let kind = watched_kind(funcid)?;
+        let kind = catalog::watched_cached(funcid)?;
         if crate::gucs::mode() == sidecar_rules::Mode::Off {
             return None;
         }
@@ -233,7 +235,9 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
             kind.proname(),
             "It reached Citus without passing the sidecar's planner hook (it was inlined from a SQL-language function), and its arguments are not constants, so the sidecar cannot know what it would do.",
         );
-        report::decide(std::slice::from_ref(&finding)).1
+        let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
+        decisions::record(kind.proname(), &[finding.rule.as_str()], verdict.as_str(), hatch.as_deref());
+        error
     }
 }
 
@@ -290,8 +294,10 @@ unsafe fn invoke(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> pg_sy
         std::ptr::copy_nonoverlapping(src, dst, nargs);
         let func = (*flinfo).fn_addr.expect("fmgr_info sets fn_addr");
         VALIDATED.0.set(target);
-        #[allow(ffi_unwind_calls)]
-        let result = pg_guard_ffi_boundary(|| func(inner));
+        // Called directly, like the hooks call the hooks they chain (see hooks/mod.rs): every
+        // Rust value of guarded_call is gone by now, and Citus's errors must reach the client
+        // exactly as Citus raised them.
+        let result = func(inner);
         VALIDATED.0.set(pg_sys::InvalidOid);
         (*fcinfo).isnull = (*inner).isnull;
         result

@@ -39,10 +39,14 @@ impl Watched {
     }
 }
 
+/// Room for Citus's metadata tables (pg_catalog.pg_dist_*, 20 of them in 13.2).
+const MAX_METADATA_TABLES: usize = 32;
+
 #[derive(Clone, Copy)]
 struct Active {
     guarded_call: pg_sys::Oid,
     watched: [pg_sys::Oid; 5],
+    metadata: [pg_sys::Oid; MAX_METADATA_TABLES],
 }
 
 #[derive(Clone, Copy)]
@@ -59,12 +63,26 @@ unsafe impl<T> Sync for BackendLocal<T> {}
 
 static STATE: BackendLocal<State> = BackendLocal(Cell::new(State::Unknown));
 static CALLBACKS_REGISTERED: BackendLocal<bool> = BackendLocal(Cell::new(false));
+/// Set while `resolve` runs its SPI queries, whose own planning re-enters the hooks.
+static RESOLVING: BackendLocal<bool> = BackendLocal(Cell::new(false));
+/// Citus's own PL/pgSQL and SQL functions, sorted. While one runs, the metadata it edits is
+/// Citus's own work, not a hand edit.
+static CITUS_SQL_FUNCTIONS: BackendLocal<Vec<pg_sys::Oid>> = BackendLocal(Cell::new(Vec::new()));
+/// How many of those are running right now (fmgr hook start/end; reset on abort).
+static CITUS_FUNCTION_DEPTH: BackendLocal<u32> = BackendLocal(Cell::new(0));
 
 pub fn init() {}
 
 #[pg_guard]
 unsafe extern "C-unwind" fn invalidate(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
     STATE.0.set(State::Unknown);
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if event == pg_sys::XactEvent::XACT_EVENT_ABORT || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT {
+        CITUS_FUNCTION_DEPTH.0.set(0);
+    }
 }
 
 fn register_callbacks() {
@@ -83,6 +101,7 @@ fn register_callbacks() {
             Some(invalidate),
             pg_sys::Datum::from(0),
         );
+        pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
     }
     CALLBACKS_REGISTERED.0.set(true);
 }
@@ -104,10 +123,33 @@ fn active() -> Option<Active> {
     }
 }
 
+/// Resets RESOLVING however `resolve` ends (an ERROR unwinds through it as a panic).
+struct ResolvingGuard;
+impl Drop for ResolvingGuard {
+    fn drop(&mut self) {
+        RESOLVING.0.set(false);
+    }
+}
+
+const METADATA_TABLES_SQL: &str = "SELECT c.oid FROM pg_catalog.pg_class c \
+     WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relname LIKE 'pg\\_dist\\_%' \
+       AND c.relkind IN ('r', 'p') ORDER BY c.oid";
+
+/// Citus's own non-C functions: those of the citus extension, and those in its internal schemas
+/// (where only superusers can create functions).
+const CITUS_SQL_FUNCTIONS_SQL: &str = "SELECT p.oid FROM pg_catalog.pg_proc p \
+      JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
+     WHERE l.lanname IN ('plpgsql', 'sql') \
+       AND (p.pronamespace IN (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('citus', 'citus_internal')) \
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid \
+                        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid \
+                          AND d.deptype = 'e' AND e.extname = 'citus')) \
+     ORDER BY p.oid";
+
 #[cold]
 fn resolve() -> Option<Active> {
     // SAFETY: reading backend state.
-    if unsafe { !pg_sys::IsTransactionState() } {
+    if RESOLVING.0.get() || unsafe { !pg_sys::IsTransactionState() } {
         return None;
     }
     register_callbacks();
@@ -127,9 +169,25 @@ fn resolve() -> Option<Active> {
         STATE.0.set(State::Inactive);
         return None;
     }
+    RESOLVING.0.set(true);
+    let _guard = ResolvingGuard;
+    let oids = |sql: &str| -> Vec<pg_sys::Oid> {
+        Spi::connect(|client| {
+            client
+                .select(sql, None, &[])
+                .map(|rows| rows.filter_map(|r| r.get::<pg_sys::Oid>(1).ok().flatten()).collect())
+                .unwrap_or_default()
+        })
+    };
+    let mut metadata = [pg_sys::InvalidOid; MAX_METADATA_TABLES];
+    for (slot, oid) in metadata.iter_mut().zip(oids(METADATA_TABLES_SQL)) {
+        *slot = oid;
+    }
+    CITUS_SQL_FUNCTIONS.0.set(oids(CITUS_SQL_FUNCTIONS_SQL));
     let a = Active {
         guarded_call,
         watched,
+        metadata,
     };
     STATE.0.set(State::Active(a));
     Some(a)
@@ -189,4 +247,61 @@ pub fn is_active() -> bool {
 /// OID of `citus_sidecar.guarded_call(oid, VARIADIC "any")`.
 pub fn guarded_call_oid() -> Option<pg_sys::Oid> {
     active().map(|a| a.guarded_call)
+}
+
+/// Which watched function `funcid` is, from the cache only: never resolves (the fmgr hook runs
+/// in contexts where running queries is not safe).
+#[inline]
+pub fn watched_cached(funcid: pg_sys::Oid) -> Option<Watched> {
+    match STATE.0.get() {
+        State::Active(a) => a
+            .watched
+            .iter()
+            .position(|&o| o == funcid && o != pg_sys::InvalidOid)
+            .map(|i| Watched::ALL[i]),
+        _ => None,
+    }
+}
+
+/// Is `relid` one of Citus's metadata tables (pg_catalog.pg_dist_*)? Resolves the cache if needed.
+#[inline]
+pub fn is_metadata_table(relid: pg_sys::Oid) -> bool {
+    match active() {
+        Some(a) => relid != pg_sys::InvalidOid && a.metadata.contains(&relid),
+        None => false,
+    }
+}
+
+/// Is `funcid` one of Citus's own PL/pgSQL or SQL functions? Cache only.
+pub fn is_citus_sql_function(funcid: pg_sys::Oid) -> bool {
+    if !matches!(STATE.0.get(), State::Active(_)) {
+        return false;
+    }
+    let v = CITUS_SQL_FUNCTIONS.0.take();
+    let found = v.binary_search_by_key(&funcid.to_u32(), |o| o.to_u32()).is_ok();
+    CITUS_SQL_FUNCTIONS.0.set(v);
+    found
+}
+
+pub fn enter_citus_function() {
+    CITUS_FUNCTION_DEPTH.0.set(CITUS_FUNCTION_DEPTH.0.get() + 1);
+}
+
+pub fn leave_citus_function() {
+    CITUS_FUNCTION_DEPTH.0.set(CITUS_FUNCTION_DEPTH.0.get().saturating_sub(1));
+}
+
+/// Is the current statement Citus's own work: run by one of Citus's SQL functions, or arriving
+/// on one of Citus's internal connections (metadata sync, shard moves, rebalancer tasks)?
+pub fn in_citus_work() -> bool {
+    if CITUS_FUNCTION_DEPTH.0.get() > 0 {
+        return true;
+    }
+    // SAFETY: application_name is a GUC string owned by the GUC machinery, or NULL.
+    let app = unsafe { pg_sys::application_name };
+    if app.is_null() {
+        return false;
+    }
+    let app = unsafe { std::ffi::CStr::from_ptr(app) }.to_bytes();
+    app.starts_with(b"citus_internal gpid=") || app.starts_with(b"citus_rebalancer gpid=")
 }

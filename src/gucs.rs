@@ -25,6 +25,10 @@ static MODE: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enf
 /// `citus_sidecar.rule_overrides`: `rule=warn|off, ...`; loosens single rules. Superuser only.
 static RULE_OVERRIDES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// `citus_sidecar.allow_once`: the transaction's escape hatches, set (transaction-locally)
+/// by `citus_sidecar.allow_once(rule, reason)`. Hidden; superuser only.
+static ALLOW_ONCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 pub fn init() {
     GucRegistry::define_enum_guc(
         c"citus_sidecar.mode",
@@ -44,6 +48,20 @@ pub fn init() {
             GucContext::Suset,
             GucFlags::default(),
             Some(check_rule_overrides),
+            None,
+            None,
+        );
+    }
+    // SAFETY: as above.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"citus_sidecar.allow_once",
+            c"Escape hatches for the current transaction (set by citus_sidecar.allow_once()).",
+            c"Lines of rule-id:reason. Use the function, inside BEGIN ... COMMIT.",
+            &ALLOW_ONCE,
+            GucContext::Suset,
+            GucFlags::NO_SHOW_ALL | GucFlags::NO_RESET_ALL,
+            Some(check_allow_once),
             None,
             None,
         );
@@ -74,6 +92,42 @@ unsafe extern "C-unwind" fn check_rule_overrides(
             false
         }
     }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_allow_once(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: PostgreSQL passes a valid pointer to a (possibly NULL) C string.
+    let raw = unsafe { *newval };
+    if raw.is_null() {
+        return true;
+    }
+    let s = unsafe { CStr::from_ptr(raw) }.to_string_lossy();
+    if sidecar_rules::hatch::decode(&s).is_some() {
+        return true;
+    }
+    // SAFETY: see check_rule_overrides.
+    unsafe {
+        pg_sys::GUC_check_errdetail_string =
+            pg_sys::pstrdup(c"Use SELECT citus_sidecar.allow_once('<rule-id>', '<reason>');".as_ptr())
+    };
+    false
+}
+
+/// The current transaction's escape hatches. Allocates: call only when something is blocked.
+pub fn hatches() -> Vec<sidecar_rules::hatch::Hatch> {
+    ALLOW_ONCE
+        .get()
+        .and_then(|s| sidecar_rules::hatch::decode(&s.to_string_lossy()))
+        .unwrap_or_default()
+}
+
+/// The setting's raw value, for allow_once() to append to.
+pub fn allow_once_raw() -> String {
+    ALLOW_ONCE.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// The guard's mode. Cheap: reads an int.

@@ -17,8 +17,11 @@ mod api;
 mod calls;
 mod facts;
 mod catalog;
+mod decisions;
+mod edits;
 mod gucs;
 mod hooks;
+mod origin;
 mod report;
 
 ::pgrx::pg_module_magic!(name = c"citus_sidecar", version = c"0.1.0");

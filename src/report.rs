@@ -11,8 +11,8 @@ use std::ffi::{c_char, c_int, CString};
 
 use pgrx::pg_sys;
 use sidecar_rules::finding::make_sqlstate;
-use sidecar_rules::policy::action;
-use sidecar_rules::{Action, Finding};
+use sidecar_rules::policy::{self, Verdict};
+use sidecar_rules::Finding;
 
 use crate::gucs;
 
@@ -78,32 +78,32 @@ impl Pending {
     }
 }
 
-/// Emits the warnings now and returns the first blocking finding, to be raised by the caller
-/// once its Rust values are dropped.
-pub fn decide(findings: &[Finding]) -> (Action, Option<Pending>) {
+/// Emits the warnings now (a blocking finding let through by `allow_once` is one of them,
+/// with the reason in its DETAIL) and returns the verdict, the hatch used and the blocking
+/// finding, to be raised by the caller once its Rust values are dropped.
+pub fn decide(findings: &[Finding]) -> (Verdict, Option<String>, Option<Pending>) {
     if findings.is_empty() {
-        return (Action::Ignore, None);
+        return (Verdict::Allowed, None, None);
     }
-    let mode = gucs::mode();
     let overrides = gucs::rule_overrides();
-    let mut error = None;
-    let mut warned = false;
-    for f in findings {
-        match action(f, mode, &overrides) {
-            Action::Warning => {
-                Pending::from(f).emit(WARNING);
-                warned = true;
+    let hatches = gucs::hatches();
+    let out = policy::decide(findings, gucs::mode(), &overrides, &hatches);
+    for f in &out.warnings {
+        match out.hatch.filter(|h| h.rule == f.rule) {
+            Some(h) => {
+                let mut f = (*f).clone();
+                f.detail = format!(
+                    "{} Allowed once for this transaction by citus_sidecar.allow_once: {}",
+                    f.detail, h.reason
+                );
+                Pending::from(&f).emit(WARNING);
             }
-            Action::Error if error.is_none() => error = Some(Pending::from(f)),
-            _ => {}
+            None => Pending::from(f).emit(WARNING),
         }
     }
-    let verdict = if error.is_some() {
-        Action::Error
-    } else if warned {
-        Action::Warning
-    } else {
-        Action::Ignore
-    };
-    (verdict, error)
+    (
+        out.verdict,
+        out.hatch.map(|h| h.reason.clone()),
+        out.error.map(Pending::from),
+    )
 }

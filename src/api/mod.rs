@@ -1,5 +1,6 @@
 //! The extension's SQL surface, one file per area.
 
+mod guard;
 mod rules;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);

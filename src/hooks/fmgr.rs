@@ -1,12 +1,12 @@
-//! needs_fmgr_hook / fmgr_hook: the safety net behind the planner hook. PostgreSQL asks
-//! `needs_fmgr_hook` once per function lookup (non-builtin functions only); answering yes for
-//! Citus's distribution functions makes every call of them pass `fmgr_hook` before it runs,
-//! however it was planned. It also keeps PostgreSQL from inlining a SQL-language function
-//! around them... only when the SQL function itself is hooked, which it is not, so inlined calls
-//! are caught here at execution (see calls::check_unrouted_call).
+//! needs_fmgr_hook / fmgr_hook. PostgreSQL asks `needs_fmgr_hook` once per function lookup
+//! (non-builtin functions only). Two kinds of function get a yes:
+//! - Citus's distribution functions: every call then passes `fmgr_hook` before it runs, however
+//!   it was planned; a call the planner hook did not route (inlined from a SQL-language function)
+//!   is checked here (calls::check_unrouted_call).
+//! - Citus's own PL/pgSQL and SQL functions: `fmgr_hook` counts them in and out, so metadata
+//!   edits they make are recognised as Citus's own work.
 
 use pgrx::pg_sys;
-use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
 use pgrx::prelude::*;
 
 use crate::{calls, catalog};
@@ -26,14 +26,13 @@ pub fn init() {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn sidecar_needs_fmgr_hook(fn_oid: pg_sys::Oid) -> bool {
-    // SAFETY: copying the saved pointer; calling it inside the FFI boundary.
+    // SAFETY: copying the saved pointer; nothing with a destructor is alive here.
     if let Some(prev) = unsafe { PREV_NEEDS } {
-        #[allow(ffi_unwind_calls)]
-        if unsafe { pg_guard_ffi_boundary(|| prev(fn_oid)) } {
+        if unsafe { prev(fn_oid) } {
             return true;
         }
     }
-    catalog::watched(fn_oid).is_some()
+    catalog::watched_cached(fn_oid).is_some() || catalog::is_citus_sql_function(fn_oid)
 }
 
 #[pg_guard]
@@ -44,12 +43,22 @@ unsafe extern "C-unwind" fn sidecar_fmgr_hook(
 ) {
     // SAFETY: as above; the previous hook (e.g. sepgsql's) sees every event first.
     if let Some(prev) = unsafe { PREV_FMGR } {
-        #[allow(ffi_unwind_calls)]
-        unsafe {
-            pg_guard_ffi_boundary(|| prev(event, flinfo, private))
-        };
+        unsafe { prev(event, flinfo, private) };
     }
-    if event != pg_sys::FmgrHookEventType::FHET_START || flinfo.is_null() {
+    if flinfo.is_null() {
+        return;
+    }
+    // SAFETY: flinfo is PostgreSQL's.
+    let fn_oid = unsafe { (*flinfo).fn_oid };
+    if catalog::is_citus_sql_function(fn_oid) {
+        // Citus's own PL/pgSQL and SQL functions: what they do to the metadata is Citus's work.
+        match event {
+            pg_sys::FmgrHookEventType::FHET_START => catalog::enter_citus_function(),
+            _ => catalog::leave_citus_function(),
+        }
+        return;
+    }
+    if event != pg_sys::FmgrHookEventType::FHET_START {
         return;
     }
     // SAFETY: flinfo is PostgreSQL's; the check holds no Rust value across the raise.

@@ -6,7 +6,6 @@
 use std::ffi::c_char;
 
 use pgrx::pg_sys;
-use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
 use pgrx::prelude::*;
 
 use crate::{calls, catalog};
@@ -32,14 +31,11 @@ unsafe extern "C-unwind" fn sidecar_planner(
         // SAFETY: `parse` is the planner's own tree; we only swap function OIDs/args in place.
         unsafe { calls::route_watched_calls(parse) };
     }
-    // SAFETY: copying the saved pointer; the previous hook (Citus's) is called inside the FFI
-    // boundary so its longjmp on ERROR becomes a Rust unwind.
+    // SAFETY: copying the saved pointer. No value with a destructor is alive in this frame, so
+    // an ERROR's longjmp out of Citus's planner passes it untouched (see hooks/mod.rs).
     unsafe {
         match PREV_PLANNER {
-            Some(prev) => {
-                #[allow(ffi_unwind_calls)]
-                pg_guard_ffi_boundary(|| prev(parse, query_string, cursor_options, bound_params))
-            }
+            Some(prev) => prev(parse, query_string, cursor_options, bound_params),
             None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
         }
     }

@@ -6,10 +6,9 @@
 use std::ffi::{c_char, CStr};
 
 use pgrx::pg_sys;
-use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
 use pgrx::prelude::*;
 
-use crate::{catalog, facts, report};
+use crate::{catalog, edits, facts, report};
 
 static mut PREV_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 
@@ -84,6 +83,18 @@ fn warn_about(value: Option<String>, how: &str) {
     }
 }
 
+#[inline]
+fn is_table_statement(tag: pg_sys::NodeTag) -> bool {
+    matches!(
+        tag,
+        pg_sys::NodeTag::T_TruncateStmt
+            | pg_sys::NodeTag::T_CopyStmt
+            | pg_sys::NodeTag::T_AlterTableStmt
+            | pg_sys::NodeTag::T_RenameStmt
+            | pg_sys::NodeTag::T_DropStmt
+    )
+}
+
 fn guard_active() -> bool {
     // SAFETY: reading backend state.
     let aborted = unsafe { pg_sys::IsAbortedTransactionBlockState() };
@@ -102,7 +113,20 @@ unsafe extern "C-unwind" fn sidecar_utility(
     dest: *mut pg_sys::DestReceiver,
     qc: *mut pg_sys::QueryCompletion,
 ) {
-    // SAFETY: pstmt is valid for the duration of the hook.
+    // SAFETY: pstmt is valid for the duration of the hook; edits::check_utility reads only
+    // the few statement kinds that name tables.
+    let edit = unsafe {
+        let stmt = (*pstmt).utilityStmt;
+        if !stmt.is_null() && is_table_statement((*stmt).type_) && guard_active() {
+            edits::check_utility(stmt)
+        } else {
+            None
+        }
+    };
+    if let Some(error) = edit {
+        error.raise();
+    }
+    // SAFETY: as above.
     let change = unsafe { shard_count_change(pstmt) };
     if let Some(Change::Value(how, set)) = &change {
         if guard_active() {
@@ -114,16 +138,12 @@ unsafe extern "C-unwind" fn sidecar_utility(
             warn_about(value, how);
         }
     }
-    // SAFETY: the previous hook is Citus's citus_ProcessUtility; calling it inside the FFI
-    // boundary turns its longjmp on ERROR into a Rust unwind.
+    // SAFETY: the previous hook is Citus's citus_ProcessUtility. No value with a destructor is
+    // alive in this frame (`change` holds a pointer and a &'static str), so an ERROR's longjmp
+    // passes it untouched (see hooks/mod.rs).
     unsafe {
         match PREV_UTILITY {
-            Some(prev) => {
-                #[allow(ffi_unwind_calls)]
-                pg_guard_ffi_boundary(|| {
-                    prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc)
-                })
-            }
+            Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
             None => pg_sys::standard_ProcessUtility(
                 pstmt,
                 query_string,

@@ -21,6 +21,10 @@
 --  pg_dist_node lists other nodes (which the double cannot reach: run_command_on_* reports them as
 --  failed rows, the way Citus reports an unreachable node).
 --
+--  Its internal functions live in schema citus. Real Citus writes its catalogs from C; the double
+--  writes them from PL/pgSQL in schema citus, which citus-sidecar treats as Citus's own work (as it
+--  treats functions of the citus extension), so its metadata-hand-edit rule does not fire on them.
+--
 --  Known differences from real Citus, on purpose:
 --    * worker_hash and get_shard_id_for_distribution_column take anyelement, not "any" (PL/pgSQL
 --      cannot declare "any"); they hash with the same function Citus uses (support function 1 of
@@ -503,6 +507,13 @@ $$;
 
 CREATE FUNCTION pg_catalog.update_distributed_table_colocation(table_name regclass, colocate_with text)
 RETURNS void LANGUAGE plpgsql STRICT AS $$
+BEGIN
+    PERFORM citus.update_colocation(table_name, colocate_with);
+END
+$$;
+
+CREATE FUNCTION citus.update_colocation(table_name regclass, colocate_with text)
+RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     old_cid integer;
     new_cid integer;
@@ -541,7 +552,8 @@ $$;
 -- a failed row, as real Citus reports a node it cannot connect to.
 -- -------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION citus.run_local(command text, OUT success boolean, OUT result text)
+CREATE SCHEMA citus_double;
+CREATE FUNCTION citus_double.run_local(command text, OUT success boolean, OUT result text)
 LANGUAGE plpgsql AS $$
 DECLARE
     rec record;
@@ -575,7 +587,7 @@ BEGIN
               ORDER BY s.shardid, n.nodename, n.nodeport LOOP
         nodename := r.nn; nodeport := r.np; shardid := r.sid;
         IF r.g = 0 THEN
-            o := citus.run_local(format(command, citus.shard_table_name(table_name, r.sid)));
+            o := citus_double.run_local(format(command, citus.shard_table_name(table_name, r.sid)));
             success := o.success; result := o.result;
         ELSE
             success := false;
@@ -595,7 +607,7 @@ DECLARE
     o record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node WHERE groupid = 0) THEN
-        o := citus.run_local(command);
+        o := citus_double.run_local(command);
         nodeid := 0; success := o.success; result := o.result;
         RETURN NEXT;
     END IF;
@@ -603,7 +615,7 @@ BEGIN
               WHERE n.isactive AND n.noderole = 'primary' ORDER BY n.nodeid LOOP
         nodeid := r.id;
         IF r.g = 0 THEN
-            o := citus.run_local(command);
+            o := citus_double.run_local(command);
             success := o.success; result := o.result;
         ELSE
             success := false;

@@ -8,7 +8,10 @@ pub mod distribution;
 pub mod facts;
 pub mod finding;
 pub mod hashmath;
+pub mod hatch;
+pub mod metadata;
 pub mod policy;
+pub mod record;
 
 pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
 pub use facts::*;

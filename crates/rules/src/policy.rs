@@ -2,6 +2,7 @@
 //! (`citus_sidecar.rule_overrides`).
 
 use crate::finding::{Finding, RuleId, Severity};
+use crate::hatch::Hatch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -75,9 +76,96 @@ pub fn action(f: &Finding, mode: Mode, overrides: &RuleOverrides) -> Action {
     }
 }
 
+/// What the guard decided about one statement, for the decision log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Warned,
+    Blocked,
+    AllowedByHatch,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Warned => "warned",
+            Verdict::Blocked => "blocked",
+            Verdict::AllowedByHatch => "allowed-by-hatch",
+        }
+    }
+}
+
+/// The findings sorted into what to say and what to stop.
+#[derive(Debug)]
+pub struct Outcome<'a> {
+    pub verdict: Verdict,
+    /// Findings to emit as WARNINGs (including blocking ones let through by a hatch).
+    pub warnings: Vec<&'a Finding>,
+    /// The finding to raise as an ERROR.
+    pub error: Option<&'a Finding>,
+    /// The hatch that let a blocking finding through.
+    pub hatch: Option<&'a Hatch>,
+}
+
+/// Sorts findings under the mode, the overrides and the transaction's escape hatches.
+pub fn decide<'a>(
+    findings: &'a [Finding],
+    mode: Mode,
+    overrides: &RuleOverrides,
+    hatches: &'a [Hatch],
+) -> Outcome<'a> {
+    let mut out = Outcome {
+        verdict: Verdict::Allowed,
+        warnings: Vec::new(),
+        error: None,
+        hatch: None,
+    };
+    for f in findings {
+        match action(f, mode, overrides) {
+            Action::Ignore => {}
+            Action::Warning => out.warnings.push(f),
+            Action::Error => match hatches.iter().find(|h| h.rule == f.rule) {
+                Some(h) => {
+                    out.warnings.push(f);
+                    out.hatch.get_or_insert(h);
+                }
+                None => {
+                    out.error.get_or_insert(f);
+                }
+            },
+        }
+    }
+    out.verdict = if out.error.is_some() {
+        Verdict::Blocked
+    } else if out.hatch.is_some() {
+        Verdict::AllowedByHatch
+    } else if !out.warnings.is_empty() {
+        Verdict::Warned
+    } else {
+        Verdict::Allowed
+    };
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hatch_lets_its_rule_through_only() {
+        let fs = vec![f(RuleId::MetadataHandEdit), f(RuleId::ShardCountColocation)];
+        let o = RuleOverrides::default();
+        let h = vec![crate::hatch::validate(Some("metadata-hand-edit"), Some("OPS-1")).unwrap()];
+        let out = decide(&fs[..1], Mode::Enforce, &o, &h);
+        assert_eq!(out.verdict, Verdict::AllowedByHatch);
+        assert_eq!(out.hatch.unwrap().reason, "OPS-1");
+        let out = decide(&fs, Mode::Enforce, &o, &h);
+        assert_eq!(out.verdict, Verdict::Blocked);
+        assert_eq!(out.error.unwrap().rule, RuleId::ShardCountColocation);
+        assert_eq!(decide(&[], Mode::Enforce, &o, &h).verdict, Verdict::Allowed);
+        assert_eq!(decide(&fs[..1], Mode::Warn, &o, &[]).verdict, Verdict::Warned);
+    }
 
     fn f(rule: RuleId) -> Finding {
         Finding::new(rule, "m")

@@ -1,6 +1,7 @@
 -- Each rule, caught, with its SQLSTATE. Blocking rules stop the call before Citus runs it;
 -- warning rules let it through with a WARNING.
 ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;   -- stable ids in the output, as Citus's own tests do
+ALTER SEQUENCE pg_dist_shardid_seq RESTART 102008;
 
 -- enum-distribution-column (SC004): an enum hashes by node-local OIDs
 CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped');
@@ -59,12 +60,19 @@ DROP TABLE item_events, items;
 -- two registered workers it cannot reach)
 CREATE TABLE warm_up (id bigint PRIMARY KEY);
 SELECT create_distributed_table('warm_up', 'id', shard_count => 3);
+-- (registering them by hand is itself guarded: metadata-hand-edit, let through once on purpose)
+BEGIN;
+SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: register two unreachable workers');
 INSERT INTO pg_dist_node (groupid, nodename, nodeport, hasmetadata, metadatasynced)
 VALUES (1, 'worker-1.invalid', 5432, true, true), (2, 'worker-2.invalid', 5432, true, true);
+COMMIT;
 CREATE TABLE few (id bigint PRIMARY KEY);
 CREATE TABLE uneven (id bigint PRIMARY KEY);
 SELECT create_distributed_table('few', 'id', colocate_with => 'none', shard_count => 2);
 SELECT create_distributed_table('uneven', 'id', colocate_with => 'none', shard_count => 32);
 SELECT undistribute_table('few'), undistribute_table('uneven'), undistribute_table('warm_up');
+BEGIN;
+SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: unregister them');
 DELETE FROM pg_dist_node;
+COMMIT;
 DROP TABLE few, uneven, warm_up;

@@ -1,5 +1,6 @@
 -- citus_sidecar.mode and citus_sidecar.rule_overrides decide what a finding does.
 ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;   -- stable ids in the output, as Citus's own tests do
+ALTER SEQUENCE pg_dist_shardid_seq RESTART 102008;
 CREATE TABLE users (user_id bigint PRIMARY KEY);
 CREATE TABLE orders (order_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, order_id));
 CREATE TABLE visits (visit_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, visit_id));

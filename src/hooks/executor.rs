@@ -1,0 +1,44 @@
+//! ExecutorStart_hook, chained in front of Citus's: a plan that writes Citus's metadata tables
+//! (INSERT/UPDATE/DELETE/MERGE, data-modifying CTEs) is checked each time it starts, so a plan
+//! cached while an escape hatch was open is checked again afterwards. A plan that only reads
+//! (every routed query) costs one compare.
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+use crate::{catalog, edits};
+
+static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
+
+pub fn init() {
+    // SAFETY: _PG_init runs once in the postmaster, before any backend exists.
+    unsafe {
+        PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
+        pg_sys::ExecutorStart_hook = Some(sidecar_executor_start);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn sidecar_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    // SAFETY: query_desc is PostgreSQL's; EXPLAIN without ANALYZE runs nothing.
+    let edit = unsafe {
+        let stmt = (*query_desc).plannedstmt;
+        let writes = !stmt.is_null()
+            && ((*stmt).commandType != pg_sys::CmdType::CMD_SELECT || (*stmt).hasModifyingCTE);
+        if writes && eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0 && catalog::is_active() {
+            edits::check_plan(query_desc)
+        } else {
+            None
+        }
+    };
+    if let Some(error) = edit {
+        error.raise();
+    }
+    // SAFETY: see hooks/mod.rs on calling the previous hook; `edit` is Copy.
+    unsafe {
+        match PREV_EXECUTOR_START {
+            Some(prev) => prev(query_desc, eflags),
+            None => pg_sys::standard_ExecutorStart(query_desc, eflags),
+        }
+    }
+}

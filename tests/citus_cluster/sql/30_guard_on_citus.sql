@@ -1,0 +1,52 @@
+-- The guard on real Citus, with the sidecar preloaded on every node (Citus propagated
+-- CREATE EXTENSION "citus-sidecar" to the workers when they were added).
+SELECT result AS sidecar_on_workers
+  FROM run_command_on_workers($$SELECT extversion FROM pg_extension WHERE extname = 'citus-sidecar'$$) ORDER BY nodeport;
+
+-- hand edits of the metadata are blocked, from psql and from a DO block
+UPDATE pg_dist_node SET noderack = 'rack-9';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+DO $$ BEGIN DELETE FROM pg_dist_colocation; END $$;
+\set VERBOSITY default
+
+-- while Citus's own metadata writes pass: DDL propagation marks the type and the schema as
+-- distributed objects (Citus's C code inserts into pg_dist_object through SPI), here from
+-- inside a DO block, and the table is distributed on a column of the new type's schema
+DO $$
+BEGIN
+    CREATE SCHEMA billing;
+    CREATE TYPE billing.money_pair AS (amount numeric, currency text);
+    CREATE TABLE billing.charges (account_id bigint NOT NULL, charge_id bigint NOT NULL,
+                                  price billing.money_pair, PRIMARY KEY (account_id, charge_id));
+    PERFORM create_distributed_table('billing.charges', 'account_id', shard_count => 4);
+END
+$$;
+SELECT count(*) AS distributed_objects FROM pg_dist_object
+ WHERE objid IN ('billing'::regnamespace::oid, 'billing.money_pair'::regtype::oid);
+SELECT result AS type_on_workers FROM run_command_on_workers($$SELECT to_regtype('billing.money_pair') IS NOT NULL$$) ORDER BY nodeport;
+
+-- an enum distribution column is blocked: coordinator and workers would route differently
+CREATE TYPE billing.plan AS ENUM ('free', 'pro');
+CREATE TABLE billing.by_plan (plan billing.plan NOT NULL PRIMARY KEY);
+\set VERBOSITY terse
+SELECT create_distributed_table('billing.by_plan', 'plan');
+\set VERBOSITY default
+
+-- metadata sync: resync every node, then remove a worker and add it back
+SELECT start_metadata_sync_to_all_nodes();
+SELECT nodeport AS w2 FROM pg_dist_node WHERE shouldhaveshards ORDER BY nodeid DESC LIMIT 1 \gset
+SET client_min_messages = warning;   -- its NOTICEs name the random test ports
+SELECT citus_drain_node('127.0.0.1', :w2, shard_transfer_mode => 'block_writes');
+RESET client_min_messages;
+SELECT citus_remove_node('127.0.0.1', :w2);
+SELECT citus_add_node('127.0.0.1', :w2) > 0 AS added;
+SELECT count(*) AS workers_synced FROM pg_dist_node WHERE shouldhaveshards AND hasmetadata AND metadatasynced;
+SELECT result AS shards_known_on_workers
+  FROM run_command_on_workers($$SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'billing.charges'::regclass$$) ORDER BY nodeport;
+
+-- the record shows what was decided
+SELECT subject, rule_ids, verdict FROM citus_sidecar.guard_decisions
+ WHERE subject NOT LIKE '%pg_dist_object%' ORDER BY decided_at;
+
+DROP SCHEMA billing CASCADE;
