@@ -45,6 +45,43 @@ SELECT c.oid::regclass::text,
   LEFT JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
  WHERE c.oid = $1"#;
 
+/// A type: its name, whether it is or contains an enum, whether it is boolean at heart.
+/// $1 = type oid.
+const TYPE_SQL: &str = r#"
+WITH RECURSIVE t(oid, depth) AS (
+    SELECT $1::oid, 0
+  UNION
+    SELECT x.child, t.depth + 1
+      FROM t JOIN pg_type ty ON ty.oid = t.oid
+      CROSS JOIN LATERAL (
+            SELECT ty.typbasetype WHERE ty.typbasetype <> 0
+      UNION ALL SELECT ty.typelem WHERE ty.typelem <> 0 AND ty.typsubscript = 'array_subscript_handler'::regproc
+      UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = ty.oid
+      UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = ty.oid
+      UNION ALL SELECT ca.atttypid FROM pg_attribute ca
+                 WHERE ty.typrelid <> 0 AND ca.attrelid = ty.typrelid AND ca.attnum > 0 AND NOT ca.attisdropped
+      ) AS x(child)
+     WHERE t.depth < 16
+)
+SELECT format_type($1::oid, NULL),
+       EXISTS (SELECT 1 FROM t JOIN pg_type ty ON ty.oid = t.oid WHERE ty.typtype = 'e'),
+       EXISTS (SELECT 1 FROM t WHERE t.oid = 'boolean'::regtype)"#;
+
+/// (name, enum-based, boolean-based) of a type.
+pub fn type_facts(oid: pg_sys::Oid) -> (String, bool, bool) {
+    Spi::connect(|client| {
+        let row = client.select(TYPE_SQL, Some(1), &[oid.into()]).ok().map(|t| t.first());
+        match row {
+            Some(r) => (
+                r.get::<String>(1).ok().flatten().unwrap_or_default(),
+                r.get::<bool>(2).ok().flatten().unwrap_or(false),
+                r.get::<bool>(3).ok().flatten().unwrap_or(false),
+            ),
+            None => (String::new(), false, false),
+        }
+    })
+}
+
 /// The column: type, collation, NOT NULL (or in the primary key), and whether its type is or
 /// contains an enum (through domains, arrays, ranges, multiranges and composites) or is
 /// boolean at heart. $1 = table oid, $2 = column name.

@@ -1,5 +1,6 @@
 //! The extension's SQL surface, one file per area.
 
+mod check_ddl;
 mod guard;
 mod rules;
 

@@ -12,6 +12,7 @@ pub mod hatch;
 pub mod metadata;
 pub mod policy;
 pub mod record;
+pub mod script;
 
 pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
 pub use facts::*;

@@ -1,0 +1,147 @@
+//! The dry run behind `check_ddl(sql)`: a migration script's statements, one after another,
+//! against a simulated copy of the cluster. Nothing is executed; each statement sees the
+//! settings and the colocation groups the statements before it would have produced.
+
+use crate::distribution::{check_distribution_call, check_shard_count_setting, joins_existing_group};
+use crate::facts::*;
+use crate::finding::{Finding, Severity};
+
+pub struct Simulation {
+    pub cluster: Cluster,
+    pub settings: Settings,
+    next_group: u32,
+}
+
+impl Simulation {
+    pub fn new(cluster: Cluster, settings: Settings) -> Self {
+        let next_group = cluster.groups.iter().map(|g| g.id).max().unwrap_or(0) + 1;
+        Simulation {
+            cluster,
+            settings,
+            next_group,
+        }
+    }
+
+    /// SET citus.shard_count = n (or RESET to `n`, the value it would return to).
+    pub fn set_shard_count(&mut self, n: i32, how: &str) -> Vec<Finding> {
+        self.settings.shard_count = n;
+        check_shard_count_setting(n, how, &self.cluster).into_iter().collect()
+    }
+
+    pub fn set_replication_factor(&mut self, n: i32) {
+        self.settings.replication_factor = n;
+    }
+
+    /// A distribution call: its findings, and, when nothing blocks it, its effect on the
+    /// simulated colocation groups.
+    pub fn distribute(&mut self, call: &DistCall) -> Vec<Finding> {
+        let findings = check_distribution_call(call, &self.cluster, &self.settings);
+        if findings.iter().any(|f| f.severity == Severity::Block) {
+            return findings;
+        }
+        if let DistCall::CreateDistributedTable {
+            table,
+            distribution_column: Some(_),
+            distribution_type,
+            colocate_with,
+            shard_count,
+            ..
+        } = call
+        {
+            if !distribution_type.eq_ignore_ascii_case("hash") {
+                return findings;
+            }
+            let Some(col) = &table.column else {
+                return findings;
+            };
+            let target = match colocate_with {
+                ColocateWith::Default => joins_existing_group(col, &self.cluster, &self.settings, *shard_count).map(|g| g.id),
+                ColocateWith::None => None,
+                ColocateWith::Table(t) => self
+                    .cluster
+                    .groups
+                    .iter()
+                    .find(|g| g.tables.iter().any(|x| x == t))
+                    .map(|g| g.id),
+            };
+            match target.and_then(|id| self.cluster.groups.iter_mut().find(|g| g.id == id)) {
+                Some(g) => {
+                    g.tables.push(table.name.clone());
+                    g.tables.sort();
+                }
+                None => {
+                    let n = shard_count.unwrap_or(self.settings.shard_count);
+                    self.cluster.groups.push(ColocationGroup {
+                        id: self.next_group,
+                        shard_count: n,
+                        actual_shard_count: n,
+                        replication_factor: self.settings.replication_factor,
+                        type_oid: col.type_oid,
+                        type_name: col.type_name.clone(),
+                        collation: col.collation,
+                        tables: vec![table.name.clone()],
+                    });
+                    self.next_group += 1;
+                }
+            }
+        }
+        findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::RuleId;
+
+    fn table(name: &str) -> TableFacts {
+        TableFacts {
+            name: name.into(),
+            has_replica_identity: true,
+            colocation_id: None,
+            colocated_with: vec![],
+            column: Some(ColumnFacts {
+                name: "user_id".into(),
+                type_name: "bigint".into(),
+                type_oid: 20,
+                collation: 0,
+                enum_based: false,
+                not_null: true,
+                tiny_domain: false,
+            }),
+        }
+    }
+
+    fn create(name: &str) -> DistCall {
+        DistCall::CreateDistributedTable {
+            concurrently: false,
+            table: table(name),
+            distribution_column: Some("user_id".into()),
+            distribution_type: "hash".into(),
+            colocate_with: ColocateWith::Default,
+            shard_count: None,
+        }
+    }
+
+    #[test]
+    fn a_script_that_brings_both_tables_is_caught() {
+        // SET citus.shard_count = 24; SELECT create_distributed_table('users', ...);
+        // SET citus.shard_count = 48; SELECT create_distributed_table('orders', ...);
+        let mut sim = Simulation::new(Cluster::default(), Settings::default());
+        assert!(sim.set_shard_count(24, "SET").is_empty());
+        assert!(sim.distribute(&create("users")).is_empty());
+        let warn = sim.set_shard_count(48, "SET citus.shard_count = 48");
+        assert_eq!(warn.len(), 1);
+        assert_eq!(warn[0].severity, Severity::Warn);
+        let f = sim.distribute(&create("orders"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, RuleId::ShardCountColocation);
+        // a blocked call leaves the simulation unchanged
+        assert_eq!(sim.cluster.groups.len(), 1);
+        assert_eq!(sim.cluster.groups[0].tables, vec!["users".to_string()]);
+        // the fix joins users' group
+        sim.set_shard_count(24, "SET");
+        assert!(sim.distribute(&create("orders")).is_empty());
+        assert_eq!(sim.cluster.groups[0].tables, vec!["orders".to_string(), "users".to_string()]);
+    }
+}
