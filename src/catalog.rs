@@ -39,13 +39,17 @@ impl Watched {
     }
 }
 
+/// Room for the distribution functions and aliases of them.
+const MAX_WATCHED: usize = 16;
+
 /// Room for Citus's metadata tables (pg_catalog.pg_dist_*, 20 of them in 13.2).
 const MAX_METADATA_TABLES: usize = 32;
 
 #[derive(Clone, Copy)]
 struct Active {
     guarded_call: pg_sys::Oid,
-    watched: [pg_sys::Oid; 5],
+    /// Citus's distribution functions, and any other SQL name for their C symbols.
+    watched: [(pg_sys::Oid, Watched); MAX_WATCHED],
     metadata: [pg_sys::Oid; MAX_METADATA_TABLES],
 }
 
@@ -137,6 +141,13 @@ const METADATA_TABLES_SQL: &str = "SELECT c.oid FROM pg_catalog.pg_class c \
 
 /// Citus's own non-C functions: those of the citus extension, and those in its internal schemas
 /// (where only superusers can create functions).
+const CITUS_C_ALIASES_SQL: &str = "SELECT p.oid, p.prosrc FROM pg_catalog.pg_proc p \
+      JOIN pg_catalog.pg_language l ON l.oid = p.prolang AND l.lanname = 'c' \
+     WHERE p.probin ~ '(^|/)citus(\\.so)?$' \
+       AND p.prosrc IN ('create_distributed_table', 'create_distributed_table_concurrently', \
+                        'alter_distributed_table', 'undistribute_table', 'update_distributed_table_colocation') \
+     ORDER BY p.oid";
+
 const CITUS_SQL_FUNCTIONS_SQL: &str = "SELECT p.oid FROM pg_catalog.pg_proc p \
       JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
      WHERE l.lanname IN ('plpgsql', 'sql') \
@@ -161,9 +172,14 @@ fn resolve() -> Option<Active> {
     }
     let schema = unsafe { pg_sys::get_namespace_oid(c"citus_sidecar".as_ptr(), true) };
     let guarded_call = lookup_function(schema, "guarded_call");
-    let mut watched = [pg_sys::InvalidOid; 5];
-    for (i, w) in Watched::ALL.iter().enumerate() {
-        watched[i] = lookup_function(pg_sys::PG_CATALOG_NAMESPACE.into(), w.proname());
+    let mut watched = [(pg_sys::InvalidOid, Watched::CreateDistributedTable); MAX_WATCHED];
+    let mut n = 0;
+    for w in Watched::ALL {
+        let oid = lookup_function(pg_sys::PG_CATALOG_NAMESPACE.into(), w.proname());
+        if oid != pg_sys::InvalidOid {
+            watched[n] = (oid, w);
+            n += 1;
+        }
     }
     if guarded_call == pg_sys::InvalidOid {
         STATE.0.set(State::Inactive);
@@ -184,6 +200,26 @@ fn resolve() -> Option<Active> {
         *slot = oid;
     }
     CITUS_SQL_FUNCTIONS.0.set(oids(CITUS_SQL_FUNCTIONS_SQL));
+    // Other SQL names for Citus's C entry points (CREATE FUNCTION ... AS '$libdir/citus',
+    // 'create_distributed_table' LANGUAGE c) are guarded like the originals.
+    let aliases: Vec<(pg_sys::Oid, String)> = Spi::connect(|client| {
+        client
+            .select(CITUS_C_ALIASES_SQL, None, &[])
+            .map(|rows| {
+                rows.filter_map(|r| Some((r.get::<pg_sys::Oid>(1).ok()??, r.get::<String>(2).ok()??)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    for (oid, symbol) in aliases {
+        let Some(w) = Watched::ALL.into_iter().find(|w| w.proname() == symbol) else {
+            continue;
+        };
+        if n < MAX_WATCHED && !watched[..n].iter().any(|(o, _)| *o == oid) {
+            watched[n] = (oid, w);
+            n += 1;
+        }
+    }
     let a = Active {
         guarded_call,
         watched,
@@ -231,11 +267,15 @@ fn lookup_function(namespace: pg_sys::Oid, name: &str) -> pg_sys::Oid {
 /// compares once the cache is warm.
 #[inline]
 pub fn watched(funcid: pg_sys::Oid) -> Option<Watched> {
-    let a = active()?;
-    a.watched
-        .iter()
-        .position(|&o| o == funcid && o != pg_sys::InvalidOid)
-        .map(|i| Watched::ALL[i])
+    find_watched(&active()?, funcid)
+}
+
+#[inline]
+fn find_watched(a: &Active, funcid: pg_sys::Oid) -> Option<Watched> {
+    if funcid == pg_sys::InvalidOid {
+        return None;
+    }
+    a.watched.iter().find(|(o, _)| *o == funcid).map(|(_, w)| *w)
 }
 
 /// Is the guard active here? (Cheap.)
@@ -254,11 +294,7 @@ pub fn guarded_call_oid() -> Option<pg_sys::Oid> {
 #[inline]
 pub fn watched_cached(funcid: pg_sys::Oid) -> Option<Watched> {
     match STATE.0.get() {
-        State::Active(a) => a
-            .watched
-            .iter()
-            .position(|&o| o == funcid && o != pg_sys::InvalidOid)
-            .map(|i| Watched::ALL[i]),
+        State::Active(a) => find_watched(&a, funcid),
         _ => None,
     }
 }
@@ -302,6 +338,14 @@ pub fn in_citus_work() -> bool {
     if app.is_null() {
         return false;
     }
-    let app = unsafe { std::ffi::CStr::from_ptr(app) }.to_bytes();
-    app.starts_with(b"citus_internal gpid=") || app.starts_with(b"citus_rebalancer gpid=")
+    let app = unsafe { std::ffi::CStr::from_ptr(app) };
+    let bytes = app.to_bytes();
+    if !(bytes.starts_with(b"citus_internal gpid=") || bytes.starts_with(b"citus_rebalancer gpid=")) {
+        return false;
+    }
+    // Citus names its connections when it opens them; a session that merely SETs the name is
+    // not one of them. The reset value is what the connection started with.
+    // SAFETY: returns a GUC-owned string or NULL.
+    let at_start = unsafe { pg_sys::GetConfigOptionResetString(c"application_name".as_ptr()) };
+    !at_start.is_null() && unsafe { std::ffi::CStr::from_ptr(at_start) } == app
 }

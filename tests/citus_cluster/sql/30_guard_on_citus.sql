@@ -33,6 +33,18 @@ CREATE TABLE billing.by_plan (plan billing.plan NOT NULL PRIMARY KEY);
 SELECT create_distributed_table('billing.by_plan', 'plan');
 \set VERBOSITY default
 
+-- another SQL name for Citus's C function is guarded like the original
+CREATE FUNCTION public.distribute_quietly(regclass, text, citus.distribution_type DEFAULT 'hash',
+                                          text DEFAULT 'default', int DEFAULT NULL)
+RETURNS void LANGUAGE c AS '$libdir/citus', 'create_distributed_table';
+CREATE TABLE billing.refunds (account_id bigint NOT NULL, refund_id bigint NOT NULL, PRIMARY KEY (account_id, refund_id));
+SET citus.shard_count = 48;
+\set VERBOSITY terse
+SELECT public.distribute_quietly('billing.refunds', 'account_id');
+\set VERBOSITY default
+RESET citus.shard_count;
+DROP FUNCTION public.distribute_quietly;
+
 -- metadata sync: resync every node, then remove a worker and add it back
 SELECT start_metadata_sync_to_all_nodes();
 SELECT nodeport AS w2 FROM pg_dist_node WHERE shouldhaveshards ORDER BY nodeid DESC LIMIT 1 \gset

@@ -73,10 +73,15 @@ RESET ROLE;
 REVOKE USAGE ON SCHEMA citus_sidecar FROM app_user;
 DROP ROLE app_user;
 
--- Citus's internal connections (metadata sync, shard moves) are Citus's own work
+-- Citus's internal connections (metadata sync, shard moves) are Citus's own work: Citus names
+-- them when it opens them. A session that only SETs that name is not one of them.
 SET application_name = 'citus_internal gpid=10000000001';
+\set VERBOSITY terse
 UPDATE pg_dist_placement SET shardlength = 0 WHERE shardid = 102008;
-RESET application_name;
+\set VERBOSITY default
+\c "dbname=sidecar_regress application_name='citus_internal gpid=10000000001'"
+UPDATE pg_dist_placement SET shardlength = 0 WHERE shardid = 102008;
+\c "dbname=sidecar_regress application_name=pg_regress"
 
 -- every decision is in the record, the blocked ones too
 SELECT subject, rule_ids, verdict, reason FROM citus_sidecar.guard_decisions ORDER BY decided_at;
