@@ -21,37 +21,62 @@ use sidecar_rules::{check_distribution_call, ColocateWith, DistCall, TableFacts}
 use crate::catalog::{self, BackendLocal, Watched};
 use crate::{decisions, facts, report};
 
+// PostgreSQL's tree walkers, declared here rather than through pgrx's wrappers: the planner hook
+// walks every query, and pgrx's wrapper would set up an FFI error boundary (sigsetjmp) for every
+// node visited. The walk only reads tags and OIDs; the callback neither allocates (unless it
+// finds a watched call) nor panics, and keeps no value with a destructor on the stack.
+unsafe extern "C" {
+    #[link_name = "query_tree_walker"]
+    fn pg_query_tree_walker(
+        query: *mut pg_sys::Query,
+        walker: unsafe extern "C" fn(*mut pg_sys::Node, *mut c_void) -> bool,
+        context: *mut c_void,
+        flags: std::ffi::c_int,
+    ) -> bool;
+    #[link_name = "expression_tree_walker"]
+    fn pg_expression_tree_walker(
+        node: *mut pg_sys::Node,
+        walker: unsafe extern "C" fn(*mut pg_sys::Node, *mut c_void) -> bool,
+        context: *mut c_void,
+    ) -> bool;
+}
+
 /// Walks `parse` and routes every watched call through `guarded_call`.
 ///
 /// # Safety
 /// `parse` must be a valid Query owned by the caller's planning run.
 pub unsafe fn route_watched_calls(parse: *mut pg_sys::Query) {
-    // SAFETY: walking a valid tree; the walker only touches FuncExpr nodes it recognises.
+    let mut found: Vec<*mut pg_sys::FuncExpr> = Vec::new();
+    // SAFETY: walking a valid tree; `collect` only reads tags and OIDs.
     unsafe {
-        pg_sys::query_tree_walker(parse, Some(walker), std::ptr::null_mut(), 0);
+        pg_query_tree_walker(parse, collect, (&raw mut found).cast(), 0);
+        for f in found {
+            reroute(f);
+        }
     }
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn walker(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
+/// The walker's callback: collects calls of watched functions. Runs for every node of every
+/// planned query, so it does nothing else.
+unsafe extern "C" fn collect(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
     if node.is_null() {
         return false;
     }
-    // SAFETY: every Node starts with its tag; casts follow the tag.
+    // SAFETY: every Node starts with its tag; casts follow the tag; ctx is our Vec.
     unsafe {
         match (*node).type_ {
             pg_sys::NodeTag::T_Query => {
-                return pg_sys::query_tree_walker(node.cast(), Some(walker), ctx, 0);
+                return pg_query_tree_walker(node.cast(), collect, ctx, 0);
             }
             pg_sys::NodeTag::T_FuncExpr => {
                 let f = node as *mut pg_sys::FuncExpr;
-                if catalog::watched((*f).funcid).is_some() {
-                    reroute(f);
+                if catalog::watched_cached((*f).funcid).is_some() {
+                    (*(ctx as *mut Vec<*mut pg_sys::FuncExpr>)).push(f);
                 }
             }
             _ => {}
         }
-        pg_sys::expression_tree_walker(node, Some(walker), ctx)
+        pg_expression_tree_walker(node, collect, ctx)
     }
 }
 
