@@ -273,15 +273,34 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
 pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    // SAFETY: called by fmgr with a valid fcinfo of at least one argument (the planner hook
-    // builds every call); argument 0 is the target function's OID.
+    // SAFETY: called by fmgr with a valid fcinfo; argument 0, when present, is the target
+    // function's OID. Anything but a call the planner hook built is refused before use.
     unsafe {
         let nargs = (*fcinfo).nargs as usize;
-        let first = *(*fcinfo).args.as_ptr();
-        if nargs == 0 || first.isnull {
+        let target = match nargs {
+            0 => pg_sys::InvalidOid,
+            _ => {
+                let first = *(*fcinfo).args.as_ptr();
+                if first.isnull {
+                    pg_sys::InvalidOid
+                } else {
+                    pg_sys::Oid::from(first.value.value() as u32)
+                }
+            }
+        };
+        if !is_routed_call(fcinfo, target) {
             error!("citus_sidecar.guarded_call is called by the sidecar's planner hook only");
         }
-        let target = pg_sys::Oid::from(first.value.value() as u32);
+        // Routing replaced the call's function OID, so PostgreSQL checked EXECUTE on
+        // guarded_call, not on Citus's function: check it here, and tell object-access hooks.
+        let acl = pg_sys::pg_proc_aclcheck(target, pg_sys::GetUserId(), pg_sys::ACL_EXECUTE as pg_sys::AclMode);
+        if acl != pg_sys::AclResult::ACLCHECK_OK {
+            pg_sys::aclcheck_error(acl, pg_sys::ObjectType::OBJECT_FUNCTION, pg_sys::get_func_name(target));
+        }
+        let object_access = pg_sys::object_access_hook;
+        if object_access.is_some() {
+            pg_sys::RunFunctionExecuteHook(target);
+        }
         // Every Rust value lives inside this block; a blocking finding is raised after it,
         // so the ERROR's longjmp crosses no destructor.
         let blocked = match watched_kind(target) {
@@ -295,6 +314,37 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
             error.raise();
         }
         invoke(fcinfo, target)
+    }
+}
+
+/// Is this a call the planner hook built: `target` is a watched function and the remaining
+/// arguments have exactly its parameter types? Anything else (a hand-made call with another
+/// function or other argument types) could make Citus's C code read a datum as the wrong type.
+unsafe fn is_routed_call(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> bool {
+    if target == pg_sys::InvalidOid || watched_kind(target).is_none() {
+        return false;
+    }
+    // SAFETY: a syscache lookup released before returning; oidvector values are inline.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(target));
+        if tuple.is_null() {
+            return false;
+        }
+        let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
+        let nargs = (*fcinfo).nargs as usize;
+        let pronargs = (*form).pronargs as usize;
+        let mut ok = nargs == pronargs + 1;
+        if ok {
+            let types = (*form).proargtypes.values.as_slice(pronargs);
+            for (i, &declared) in types.iter().enumerate() {
+                if pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, (i + 1) as i32) != declared {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        pg_sys::ReleaseSysCache(tuple);
+        ok
     }
 }
 

@@ -31,6 +31,8 @@
 --      the type's default hash operator class).
 --    * Distributed tables are not routed: the shell table is emptied and rows live in the shard
 --      tables, as on a Citus coordinator without a placement of its own.
+--    * Real Citus writes its catalogs from C, whoever calls it; the double's internal functions in
+--      schema citus are SECURITY DEFINER for the same effect (and do not check table ownership).
 --    * No GUCs are registered: citus.shard_count and citus.shard_replication_factor are read with
 --      current_setting(..., true) and default to 32 and 1 like Citus's.
 --  Where the double and real Citus disagree, the real-Citus tier wins and this file is fixed.
@@ -120,6 +122,11 @@ CREATE INDEX pg_dist_transaction_group_index ON citus.pg_dist_transaction (group
 
 CREATE TABLE citus.pg_dist_local_group (groupid integer NOT NULL);
 INSERT INTO citus.pg_dist_local_group VALUES (0);
+
+-- Citus lets everyone read its metadata.
+GRANT SELECT ON citus.pg_dist_partition, citus.pg_dist_shard, citus.pg_dist_placement, citus.pg_dist_node,
+                citus.pg_dist_colocation, citus.pg_dist_local_group TO public;
+GRANT USAGE ON SCHEMA citus TO public;
 
 ALTER TABLE citus.pg_dist_partition SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_shard SET SCHEMA pg_catalog;
@@ -641,6 +648,17 @@ BEGIN
         success := false;
         result := format('failed to connect to %s:%s', r.nn, r.np);
         RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- Internal functions write the catalogs whoever calls them, as Citus's C code does.
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+              WHERE p.pronamespace = 'citus'::regnamespace AND l.lanname = 'plpgsql' LOOP
+        EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER', f);
     END LOOP;
 END
 $$;

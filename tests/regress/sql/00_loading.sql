@@ -27,5 +27,9 @@ SET citus_sidecar.rule_overrides = 'shard-count-nodes=off, no-replica-identity=w
 SELECT rule_id, current_action FROM citus_sidecar.rules() WHERE rule_id IN ('shard-count-nodes', 'no-replica-identity');
 RESET citus_sidecar.rule_overrides;
 
--- guarded_call is the planner hook's business, not a user's.
+-- guarded_call is the planner hook's business, not a user's: a call it did not build is refused
+-- before anything runs (another function, wrong argument types, no target).
 SELECT citus_sidecar.guarded_call(NULL::oid, 1);
+SELECT citus_sidecar.guarded_call('pg_catalog.pg_read_file(text)'::regprocedure, '/etc/passwd');
+SELECT citus_sidecar.guarded_call('pg_catalog.create_distributed_table'::regproc, 1, 2);
+SELECT citus_sidecar.guarded_call('pg_catalog.create_distributed_table'::regproc);
