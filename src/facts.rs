@@ -40,7 +40,10 @@ SELECT c.oid::regclass::text,
                   WHERE p.colocationid <> 0 AND o.colocationid = p.colocationid AND o.logicalrelid <> c.oid), '{}'),
        (SELECT a.attname::text FROM pg_attribute a
          WHERE a.attrelid = c.oid
-           AND a.attnum = substring(p.partkey from ':varattno ([0-9]+)')::int)
+           AND a.attnum = substring(p.partkey from ':varattno ([0-9]+)')::int),
+       coalesce((SELECT array_agg(a.attname::text ORDER BY k.ord)
+                   FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a
+                  WHERE i.indrelid = c.oid AND i.indisprimary AND a.attrelid = c.oid AND a.attnum = k.attnum), '{}')
   FROM pg_class c
   LEFT JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
  WHERE c.oid = $1"#;
@@ -170,6 +173,7 @@ pub fn table(relid: pg_sys::Oid, column: Option<&str>) -> Option<TableFacts> {
         let colocation_id = row.get::<i64>(3).ok().flatten().map(|v| v as u32);
         let siblings = row.get::<Vec<String>>(4).ok().flatten().unwrap_or_default();
         let current = row.get::<String>(5).ok().flatten();
+        let primary_key = row.get::<Vec<String>>(6).ok().flatten().unwrap_or_default();
         let colname = column.map(str::to_string).or(current);
         let column = colname.and_then(|c| {
             let rows = client
@@ -191,6 +195,7 @@ pub fn table(relid: pg_sys::Oid, column: Option<&str>) -> Option<TableFacts> {
             has_replica_identity: has_ri,
             colocation_id,
             colocated_with: siblings,
+            primary_key,
             column,
         })
     })

@@ -46,6 +46,7 @@ fn params(kind: Watched) -> &'static [&'static str] {
 struct ScriptTable {
     name: String,
     has_primary_key: bool,
+    primary_key: Vec<String>,
     columns: Vec<(String, *mut pg_sys::TypeName, bool)>,
 }
 
@@ -225,6 +226,7 @@ impl Checker<'_> {
             let mut t = ScriptTable {
                 name: range_var_name((*c).relation),
                 has_primary_key: false,
+                primary_key: Vec::new(),
                 columns: Vec::new(),
             };
             let mut pk_cols = Vec::new();
@@ -240,6 +242,7 @@ impl Checker<'_> {
                                 pg_sys::ConstrType::CONSTR_PRIMARY => {
                                     not_null = true;
                                     t.has_primary_key = true;
+                                    t.primary_key.push(cstr((*cd).colname));
                                 }
                                 _ => {}
                             }
@@ -258,6 +261,7 @@ impl Checker<'_> {
                     _ => {}
                 }
             }
+            t.primary_key.extend(pk_cols.iter().cloned());
             for col in t.columns.iter_mut() {
                 if pk_cols.contains(&col.0) {
                     col.2 = true;
@@ -274,6 +278,7 @@ impl Checker<'_> {
         if let Some(t) = self.tables.iter().find(|t| t.name == table) {
             let name = t.name.clone();
             let has_pk = t.has_primary_key;
+            let primary_key = t.primary_key.clone();
             let col = column.and_then(|c| t.columns.iter().find(|x| x.0 == c).map(|x| (x.0.clone(), x.1, x.2)));
             let column = match col {
                 Some((cname, tn, not_null)) => unsafe { self.column_from_type_name(cname, tn, not_null) },
@@ -284,6 +289,7 @@ impl Checker<'_> {
                 has_replica_identity: has_pk,
                 colocation_id: None,
                 colocated_with: Vec::new(),
+                primary_key,
                 column,
             });
         }

@@ -30,6 +30,8 @@ pub struct TableFacts {
     pub colocation_id: Option<u32>,
     /// Other tables of its colocation group.
     pub colocated_with: Vec<String>,
+    /// Its primary key's columns, in order (empty without one).
+    pub primary_key: Vec<String>,
     /// The column the call distributes on (the named column, or the current one for
     /// alter_distributed_table when the column does not change). None when unknown.
     pub column: Option<ColumnFacts>,

@@ -142,6 +142,10 @@ impl Finding {
         self.remediation = Some(sql.into());
         self
     }
+    pub fn remediation_opt(mut self, sql: Option<String>) -> Self {
+        self.remediation = sql;
+        self
+    }
     pub fn sqlstate(&self) -> &'static str {
         self.rule.sqlstate()
     }

@@ -100,6 +100,7 @@ mod tests {
             has_replica_identity: true,
             colocation_id: None,
             colocated_with: vec![],
+            primary_key: vec![],
             column: Some(ColumnFacts {
                 name: "user_id".into(),
                 type_name: "bigint".into(),

@@ -32,6 +32,9 @@ CREATE TABLE billing.by_plan (plan billing.plan NOT NULL PRIMARY KEY);
 \set VERBOSITY terse
 SELECT create_distributed_table('billing.by_plan', 'plan');
 \set VERBOSITY default
+-- the statement from its HINT, then the same call
+ALTER TABLE billing.by_plan ALTER COLUMN plan TYPE text USING plan::text;
+SELECT create_distributed_table('billing.by_plan', 'plan', colocate_with => 'none', shard_count => 4);
 
 -- another SQL name for Citus's C function is guarded like the original
 CREATE FUNCTION public.distribute_quietly(regclass, text, citus.distribution_type DEFAULT 'hash',

@@ -329,10 +329,30 @@ fn shard_count_vs_nodes(call: &DistCall, n: i32, nodes: u32) -> Option<Finding> 
         return None;
     };
     let suggested = ((n_i + nodes_i - 1) / nodes_i * nodes_i).clamp(nodes_i, MAX_SHARD_COUNT as i64);
+    let table = quote_literal(&call.table().name);
+    let fix = match call {
+        DistCall::CreateDistributedTable {
+            distribution_column: Some(col),
+            colocate_with,
+            ..
+        } => {
+            let cw = match colocate_with {
+                ColocateWith::None => ", colocate_with => 'none'",
+                _ => "",
+            };
+            format!(
+                "SELECT {}({table}, {}{cw}, shard_count => {suggested});",
+                call.function_name(),
+                quote_literal(col)
+            )
+        }
+        _ => format!("SELECT alter_distributed_table({table}, shard_count => {suggested}, cascade_to_colocated => true);"),
+    };
     Some(
         Finding::new(RuleId::ShardCountNodes, message)
             .detail(detail)
-            .hint(format!("Use a multiple of {nodes}, e.g. shard_count => {suggested}.")),
+            .hint(format!("Use a multiple of {nodes}: {fix}"))
+            .remediation(fix),
     )
 }
 
@@ -351,9 +371,10 @@ fn column_rules(call: &DistCall, col: &ColumnFacts, out: &mut Vec<Finding>) {
                 "Enum values hash by the OID of their pg_enum row, and every node has its own OIDs: a query routed from a worker reaches a different shard than the same query routed from the coordinator.",
             )
             .hint(format!(
-                "Distribute on a column of a stable type (text, integer, uuid), e.g. add a text column holding {}::text.",
-                col.name
-            )),
+                "Store it as text (or another stable type) and distribute on that: {}",
+                enum_fix(table, col)
+            ))
+            .remediation(enum_fix(table, col)),
         );
     }
     if !col.not_null {
@@ -381,16 +402,41 @@ fn column_rules(call: &DistCall, col: &ColumnFacts, out: &mut Vec<Finding>) {
                 ),
             )
             .detail("All rows land in as many shards as the type has values; the other shards stay empty.")
-            .hint("Distribute on a high-cardinality column such as the tenant or entity id."),
+            .hint(match tiny_fix(call, col) {
+                Some(fix) => format!("Distribute on a high-cardinality column such as the tenant or entity id, e.g. {fix}"),
+                None => "Distribute on a high-cardinality column such as the tenant or entity id.".to_string(),
+            })
+            .remediation_opt(tiny_fix(call, col)),
         );
     }
+}
+
+/// `ALTER TABLE t ALTER COLUMN c TYPE text USING c::text;` (text[] for arrays).
+fn enum_fix(table: &str, col: &ColumnFacts) -> String {
+    let target = if col.type_name.ends_with("[]") { "text[]" } else { "text" };
+    let c = quote_ident(&col.name);
+    format!("ALTER TABLE {table} ALTER COLUMN {c} TYPE {target} USING {c}::{target};")
+}
+
+/// The same call on the table's first primary-key column, when that is another column.
+fn tiny_fix(call: &DistCall, col: &ColumnFacts) -> Option<String> {
+    let t = call.table();
+    let pk = t.primary_key.iter().find(|c| **c != col.name)?;
+    Some(match call {
+        DistCall::AlterDistributedTable { .. } => format!(
+            "SELECT alter_distributed_table({}, distribution_column => {});",
+            quote_literal(&t.name),
+            quote_literal(pk)
+        ),
+        _ => format!("SELECT {}({}, {});", call.function_name(), quote_literal(&t.name), quote_literal(pk)),
+    })
 }
 
 fn replica_identity(call: &DistCall, table: &TableFacts, out: &mut Vec<Finding>) {
     if table.has_replica_identity {
         return;
     }
-    let fix = format!("ALTER TABLE {} ADD PRIMARY KEY (...);", table.name);
+    let fix = format!("ALTER TABLE {} REPLICA IDENTITY FULL;", table.name);
     out.push(
         Finding::new(
             RuleId::NoReplicaIdentity,
@@ -401,8 +447,9 @@ fn replica_identity(call: &DistCall, table: &TableFacts, out: &mut Vec<Finding>)
             table.name
         ))
         .hint(format!(
-            "Add a primary key that includes the distribution column before {}: {fix} Or set REPLICA IDENTITY FULL.",
-            call.function_name()
+            "Before {}, add a primary key that includes the distribution column (ALTER TABLE {} ADD PRIMARY KEY (...)), or at least: {fix}",
+            call.function_name(),
+            table.name
         ))
         .remediation(fix),
     );

@@ -23,6 +23,7 @@ fn table(name: &str, col: ColumnFacts) -> TableFacts {
         has_replica_identity: true,
         colocation_id: None,
         colocated_with: vec![],
+        primary_key: vec![],
         column: Some(col),
     }
 }
@@ -188,6 +189,7 @@ fn shard_count_against_nodes_warns() {
     let f = check_distribution_call(&create(t.clone(), ColocateWith::Default, None), &c, &settings(32));
     assert!(f[0].message.contains("not a multiple"), "{}", f[0].message);
     assert!(f[0].hint.contains("shard_count => 33"), "{}", f[0].hint);
+    assert_eq!(f[0].remediation.as_deref(), Some("SELECT create_distributed_table('orders', 'user_id', shard_count => 33);"));
     assert!(check_distribution_call(&create(t, ColocateWith::Default, Some(48)), &c, &settings(32)).is_empty());
 }
 
@@ -198,12 +200,18 @@ fn column_rules() {
     col.not_null = false;
     let f = check_distribution_call(&create(table("t", col), ColocateWith::None, Some(32)), &Cluster::default(), &settings(32));
     assert_eq!(rules(&f), vec![RuleId::EnumDistributionColumn, RuleId::NullableDistributionColumn]);
+    assert_eq!(f[0].remediation.as_deref(), Some("ALTER TABLE t ALTER COLUMN status TYPE text USING status::text;"));
     assert!(f[1].remediation.as_deref() == Some("ALTER TABLE t ALTER COLUMN status SET NOT NULL;"));
 
     let mut col = bigint("Flag");
     col.tiny_domain = true;
-    let f = check_distribution_call(&create(table("t", col), ColocateWith::None, Some(32)), &Cluster::default(), &settings(32));
+    let mut t = table("t", col);
+    let f = check_distribution_call(&create(t.clone(), ColocateWith::None, Some(32)), &Cluster::default(), &settings(32));
     assert_eq!(rules(&f), vec![RuleId::TinyDomainDistributionColumn]);
+    assert_eq!(f[0].remediation, None);
+    t.primary_key = vec!["Flag".into(), "id".into()];
+    let f = check_distribution_call(&create(t, ColocateWith::None, Some(32)), &Cluster::default(), &settings(32));
+    assert_eq!(f[0].remediation.as_deref(), Some("SELECT create_distributed_table('t', 'id');"));
 }
 
 #[test]
@@ -213,6 +221,7 @@ fn missing_replica_identity_warns() {
     let f = check_distribution_call(&create(t, ColocateWith::None, Some(32)), &Cluster::default(), &settings(32));
     assert_eq!(rules(&f), vec![RuleId::NoReplicaIdentity]);
     assert_eq!(f[0].severity, Severity::Warn);
+    assert_eq!(f[0].remediation.as_deref(), Some("ALTER TABLE t REPLICA IDENTITY FULL;"));
 }
 
 #[test]
@@ -225,6 +234,15 @@ fn setting_a_shard_count_no_group_has_warns_early() {
     assert!(f.hint.contains("SET citus.shard_count = 24;"), "{}", f.hint);
     assert!(check_shard_count_setting(24, "SET", &c).is_none());
     assert!(check_shard_count_setting(48, "SET", &Cluster::default()).is_none());
+}
+
+#[test]
+fn an_unchecked_call_says_why_and_what_to_do() {
+    let f = crate::distribution::unchecked_call("create_distributed_table", "inlined");
+    assert_eq!(f.rule, RuleId::UncheckedCall);
+    assert_eq!(f.severity, Severity::Block);
+    assert_eq!(f.sqlstate(), "SC009");
+    assert!(f.hint.contains("PL/pgSQL"));
 }
 
 #[test]
