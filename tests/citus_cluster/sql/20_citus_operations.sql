@@ -1,5 +1,6 @@
 -- Citus's own operations run untouched with the sidecar preloaded on every node: altering a
--- whole colocation group, a shard move, a rebalance, 2PC recovery, undistributing.
+-- whole colocation group, a shard move, a background rebalance, a split, a tenant isolation,
+-- 2PC recovery, undistributing.
 ALTER SEQUENCE pg_dist_colocationid_seq RESTART 100;
 CREATE TABLE accounts (account_id bigint PRIMARY KEY, name text);
 CREATE TABLE invoices (account_id bigint NOT NULL, invoice_id bigint NOT NULL, PRIMARY KEY (account_id, invoice_id));
@@ -26,12 +27,24 @@ SELECT count(*) AS placements_of_moved_shard_on_target FROM pg_dist_placement
  WHERE shardid = :moving AND groupid = (SELECT groupid FROM pg_dist_node WHERE nodeid = :w2);
 SELECT count(*) FROM accounts JOIN invoices USING (account_id);
 
--- a rebalance puts it back
+-- a rebalance in the background task queue (Citus's own connections: citus_rebalancer)
 SET client_min_messages = warning;   -- its NOTICEs name the random test ports
-SELECT rebalance_table_shards('accounts', shard_transfer_mode => 'block_writes');
+SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes') IS NOT NULL AS started;
+SELECT citus_rebalance_wait();
 RESET client_min_messages;
+SELECT state FROM pg_dist_background_job ORDER BY job_id DESC LIMIT 1;
 SELECT count(DISTINCT p.groupid) AS groups_holding_accounts FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
  WHERE s.logicalrelid = 'accounts'::regclass;
+
+-- a shard split and a tenant isolation (with their colocated shards)
+SELECT s.shardid AS to_split, ((s.shardminvalue::bigint + s.shardmaxvalue::bigint) / 2)::text AS split_point
+  FROM pg_dist_shard s WHERE s.logicalrelid = 'accounts'::regclass ORDER BY s.shardid LIMIT 1 \gset
+SELECT citus_split_shard_by_split_points(:to_split, ARRAY[:'split_point'], ARRAY[:w1, :w2], 'block_writes');
+SELECT isolate_tenant_to_new_shard('accounts', 42, 'CASCADE', shard_transfer_mode => 'block_writes') > 0 AS isolated;
+SELECT logicalrelid, count(*) AS shards FROM pg_dist_shard
+ WHERE logicalrelid IN ('accounts'::regclass, 'invoices'::regclass) GROUP BY 1 ORDER BY 1;
+SELECT count(*) FROM accounts JOIN invoices USING (account_id);
+SELECT count(*) FROM invoices WHERE account_id = 42;
 
 -- 2PC recovery: a prepared transaction with a Citus gid and no commit record is rolled back
 SELECT success AS prepared FROM run_command_on_workers($$BEGIN; CREATE TABLE IF NOT EXISTS twopc_probe(x int); PREPARE TRANSACTION 'citus_0_99999_12345_0'$$) ORDER BY nodeport;
