@@ -41,6 +41,16 @@ run "SET citus.shard_count = 48; SELECT create_distributed_table('orders', 'user
 echo; narrate "The statement from the HINT:"
 run "SELECT create_distributed_table('orders', 'user_id', colocate_with => 'users')"
 run "SELECT logicalrelid, colocationid FROM pg_dist_partition ORDER BY 1"
+echo; narrate "A hand edit of Citus's metadata is blocked too; Citus's own metadata writes are not:"
+run "UPDATE pg_dist_placement SET groupid = 99"
+echo; narrate "CI can dry-run a migration script before it ever reaches the cluster:"
+run "SELECT statement, rule_id, severity, message FROM citus_sidecar.check_ddl(\$\$
+  SET citus.shard_count = 64;
+  CREATE TABLE events (event_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, event_id));
+  SELECT create_distributed_table('events', 'user_id');
+\$\$)"
+echo; narrate "Every decision is on record, the blocked ones too:"
+run "SELECT subject, rule_ids, verdict FROM citus_sidecar.guard_decisions ORDER BY decided_at"
 echo; narrate "The guard's rules and what they do in the current mode:"
 run "SELECT * FROM citus_sidecar.rules()"
 echo

@@ -4,7 +4,7 @@
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_OS_USER="${PG_OS_USER:-postgres}"
-CITUS_SO="$("$PG_BIN/pg_config" --pkglibdir)/citus.so"
+CITUS_SO="${CITUS_SO:-$("$PG_BIN/pg_config" --pkglibdir)/citus.so}"   # override to test the no-Citus paths
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE   # or re-thrown errors carry a backtrace in DETAIL
 export PGUSER=postgres PGHOST=127.0.0.1 PGCONNECT_TIMEOUT=5
 
