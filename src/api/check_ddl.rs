@@ -52,6 +52,8 @@ struct ScriptTable {
 
 struct Checker<'a> {
     sim: Simulation,
+    /// Catalog facts already read, by (table, column): nothing runs, so the catalog cannot change.
+    catalog: std::collections::HashMap<(String, Option<String>), Option<TableFacts>>,
     tables: Vec<ScriptTable>,
     enums: Vec<String>,
     rows: Vec<Row>,
@@ -293,6 +295,17 @@ impl Checker<'_> {
                 column,
             });
         }
+        let key = (table.to_string(), column.map(str::to_string));
+        if let Some(hit) = self.catalog.get(&key) {
+            return hit.clone();
+        }
+        // SAFETY: as below.
+        let facts = unsafe { Self::catalog_facts(table, column) };
+        self.catalog.insert(key, facts.clone());
+        facts
+    }
+
+    unsafe fn catalog_facts(table: &str, column: Option<&str>) -> Option<TableFacts> {
         let c = CString::new(table).ok()?;
         // SAFETY: a name lookup without a lock; a missing table gives InvalidOid.
         let relid = unsafe {
@@ -557,6 +570,7 @@ fn check_ddl(
     }
     let mut checker = Checker {
         sim: Simulation::new(facts::cluster(), facts::settings()),
+        catalog: std::collections::HashMap::new(),
         tables: Vec::new(),
         enums: Vec::new(),
         rows: Vec::new(),
