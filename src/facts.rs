@@ -85,33 +85,12 @@ pub fn type_facts(oid: pg_sys::Oid) -> (String, bool, bool) {
     })
 }
 
-/// The column: type, collation, NOT NULL (or in the primary key), and whether its type is or
-/// contains an enum (through domains, arrays, ranges, multiranges and composites) or is
-/// boolean at heart. $1 = table oid, $2 = column name.
+/// The column: type, collation, NOT NULL (or in the primary key). $1 = table oid, $2 = name.
 const COLUMN_SQL: &str = r#"
-WITH RECURSIVE t(oid, depth) AS (
-    SELECT a.atttypid, 0 FROM pg_attribute a
-     WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
-  UNION
-    SELECT x.child, t.depth + 1
-      FROM t JOIN pg_type ty ON ty.oid = t.oid
-      CROSS JOIN LATERAL (
-            SELECT ty.typbasetype WHERE ty.typbasetype <> 0
-      UNION ALL SELECT ty.typelem WHERE ty.typelem <> 0 AND ty.typsubscript = 'array_subscript_handler'::regproc
-      UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = ty.oid
-      UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = ty.oid
-      UNION ALL SELECT ca.atttypid FROM pg_attribute ca
-                 WHERE ty.typrelid <> 0 AND ca.attrelid = ty.typrelid AND ca.attnum > 0 AND NOT ca.attisdropped
-      ) AS x(child)
-     WHERE t.depth < 16
-)
 SELECT a.attname::text,
-       format_type(a.atttypid, a.atttypmod),
-       a.atttypid::int8,
+       a.atttypid,
        a.attcollation::int8,
-       EXISTS (SELECT 1 FROM t JOIN pg_type ty ON ty.oid = t.oid WHERE ty.typtype = 'e'),
-       a.attnotnull OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1 AND i.indisprimary AND a.attnum = ANY (i.indkey)),
-       EXISTS (SELECT 1 FROM t WHERE t.oid = 'boolean'::regtype)
+       a.attnotnull OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1 AND i.indisprimary AND a.attnum = ANY (i.indkey))
   FROM pg_attribute a
  WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped"#;
 
@@ -180,15 +159,25 @@ pub fn table(relid: pg_sys::Oid, column: Option<&str>) -> Option<TableFacts> {
                 .select(COLUMN_SQL, Some(1), &[relid.into(), c.as_str().into()])
                 .ok()?;
             let r = rows.first();
-            Some(ColumnFacts {
-                name: r.get::<String>(1).ok().flatten()?,
-                type_name: r.get::<String>(2).ok().flatten().unwrap_or_default(),
-                type_oid: oid_u32(r.get::<i64>(3).ok().flatten()),
-                collation: oid_u32(r.get::<i64>(4).ok().flatten()),
-                enum_based: r.get::<bool>(5).ok().flatten().unwrap_or(false),
-                not_null: r.get::<bool>(6).ok().flatten().unwrap_or(false),
-                tiny_domain: r.get::<bool>(7).ok().flatten().unwrap_or(false),
-            })
+            let type_oid = r.get::<pg_sys::Oid>(2).ok().flatten()?;
+            Some((
+                r.get::<String>(1).ok().flatten()?,
+                type_oid,
+                oid_u32(r.get::<i64>(3).ok().flatten()),
+                r.get::<bool>(4).ok().flatten().unwrap_or(false),
+            ))
+        });
+        let column = column.map(|(name, type_oid, collation, not_null)| {
+            let (type_name, enum_based, tiny_domain) = type_facts(type_oid);
+            ColumnFacts {
+                name,
+                type_name,
+                type_oid: type_oid.to_u32(),
+                collation,
+                enum_based,
+                not_null,
+                tiny_domain,
+            }
         });
         Some(TableFacts {
             name,

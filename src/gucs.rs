@@ -70,20 +70,19 @@ pub fn init() {
     unsafe { pg_sys::MarkGUCPrefixReserved(c"citus_sidecar".as_ptr()) };
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn check_rule_overrides(
-    newval: *mut *mut c_char,
-    _extra: *mut *mut c_void,
-    _source: pg_sys::GucSource::Type,
-) -> bool {
+/// Shared body of the string settings' check hooks: `validate` says why a value is refused.
+///
+/// # Safety
+/// `newval` is the pointer PostgreSQL passes to a string check hook.
+unsafe fn check_string(newval: *mut *mut c_char, validate: fn(&str) -> Result<(), String>) -> bool {
     // SAFETY: PostgreSQL passes a valid pointer to a (possibly NULL) C string.
     let raw = unsafe { *newval };
     if raw.is_null() {
         return true;
     }
     let s = unsafe { CStr::from_ptr(raw) }.to_string_lossy();
-    match RuleOverrides::parse(&s) {
-        Ok(_) => true,
+    match validate(&s) {
+        Ok(()) => true,
         Err(e) => {
             let msg = CString::new(e).unwrap_or_default();
             // SAFETY: GUC_check_errdetail_string is read by the GUC machinery right after we
@@ -95,26 +94,28 @@ unsafe extern "C-unwind" fn check_rule_overrides(
 }
 
 #[pg_guard]
+unsafe extern "C-unwind" fn check_rule_overrides(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: forwarded from PostgreSQL.
+    unsafe { check_string(newval, |s| RuleOverrides::parse(s).map(|_| ())) }
+}
+
+#[pg_guard]
 unsafe extern "C-unwind" fn check_allow_once(
     newval: *mut *mut c_char,
     _extra: *mut *mut c_void,
     _source: pg_sys::GucSource::Type,
 ) -> bool {
-    // SAFETY: PostgreSQL passes a valid pointer to a (possibly NULL) C string.
-    let raw = unsafe { *newval };
-    if raw.is_null() {
-        return true;
-    }
-    let s = unsafe { CStr::from_ptr(raw) }.to_string_lossy();
-    if sidecar_rules::hatch::decode(&s).is_some() {
-        return true;
-    }
-    // SAFETY: see check_rule_overrides.
+    // SAFETY: forwarded from PostgreSQL.
     unsafe {
-        pg_sys::GUC_check_errdetail_string =
-            pg_sys::pstrdup(c"Use SELECT citus_sidecar.allow_once('<rule-id>', '<reason>');".as_ptr())
-    };
-    false
+        check_string(newval, |s| match sidecar_rules::hatch::decode(s) {
+            Some(_) => Ok(()),
+            None => Err("Use SELECT citus_sidecar.allow_once('<rule-id>', '<reason>');".into()),
+        })
+    }
 }
 
 /// The current transaction's escape hatches. Allocates: call only when something is blocked.

@@ -10,7 +10,6 @@ cd "$(dirname "$0")/.."
 source tests/lib/pg.sh
 trap pg_cleanup EXIT
 
-PG_REGRESS="$("$PG_BIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress"
 tmp="$(pg_tempdir)"
 port="$(free_port)"
 echo "tier2: PostgreSQL 15 + citus_sidecar + Citus TEST DOUBLE on 127.0.0.1:$port"
@@ -23,19 +22,7 @@ pq "$port" -d sidecar_regress -c 'CREATE EXTENSION "citus-sidecar"' || exit 1
 if [ $# -gt 0 ]; then tests=("$@"); else
     tests=(); for f in tests/regress/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
 fi
-out="$tmp/out"; mkdir -p "$out"
-"$PG_REGRESS" --use-existing --host=127.0.0.1 --port="$port" --user=postgres \
-    --dbname=sidecar_regress --bindir="$PG_BIN" \
-    --inputdir=tests/regress --outputdir="$out" "${tests[@]}" >"$out/pg_regress.log" 2>&1
-rc=$?
-grep -E '^(test|ok|not ok|     ) ' "$out/pg_regress.log" | sed 's/^/  /'
-if [ -n "${ACCEPT:-}" ]; then
-    for t in "${tests[@]}"; do cp "$out/results/$t.out" "tests/regress/expected/$t.out"; done
-    echo "tier2: accepted results into tests/regress/expected (review with git diff)"
-fi
-if [ $rc -ne 0 ] && [ -f "$out/regression.diffs" ]; then
-    echo "---- regression.diffs ----"; cat "$out/regression.diffs"
-fi
+run_goldens tests/regress "$port" sidecar_regress "$tmp/out" "${tests[@]}"
 
 # Loading outside shared_preload_libraries must be refused with the exact line to add.
 port2="$(free_port)"
@@ -48,9 +35,7 @@ else
     echo "  FAILED load_outside_preload: $load_msg"; load_ok=0
 fi
 
-failed=$(grep -cE '(FAILED|failed \(ignored\))' "$out/pg_regress.log" || true)
-passed=$(( ${#tests[@]} - failed + load_ok ))
-failed=$(( failed + 1 - load_ok ))
-[ $rc -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+passed=$(( GOLDEN_PASSED + load_ok ))
+failed=$(( GOLDEN_FAILED + 1 - load_ok ))
 echo "tier2: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

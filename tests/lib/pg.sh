@@ -73,3 +73,29 @@ pq() {
     local port="$1"; shift
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
 }
+
+# run_goldens INPUTDIR PORT DBNAME OUTDIR TEST...
+# Runs pg_regress golden tests against a running server; prints one line per test and the diffs
+# of failures; with ACCEPT=1 copies the results over INPUTDIR/expected. Sets GOLDEN_PASSED and
+# GOLDEN_FAILED.
+run_goldens() {
+    local inputdir="$1" port="$2" db="$3" out="$4"; shift 4
+    local pg_regress rc t
+    pg_regress="$("$PG_BIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress"
+    mkdir -p "$out"
+    "$pg_regress" --use-existing --host=127.0.0.1 --port="$port" --user=postgres \
+        --dbname="$db" --bindir="$PG_BIN" --inputdir="$inputdir" --outputdir="$out" "$@" \
+        >"$out/pg_regress.log" 2>&1
+    rc=$?
+    grep -E '^(test|ok|not ok|     ) ' "$out/pg_regress.log" | sed 's/^/  /'
+    if [ -n "${ACCEPT:-}" ]; then
+        for t in "$@"; do cp "$out/results/$t.out" "$inputdir/expected/$t.out"; done
+        echo "accepted results into $inputdir/expected (review them with git diff)"
+    fi
+    if [ $rc -ne 0 ] && [ -f "$out/regression.diffs" ]; then
+        echo "---- regression.diffs ----"; cat "$out/regression.diffs"
+    fi
+    GOLDEN_FAILED=$(grep -cE 'FAILED' "$out/pg_regress.log" || true)
+    [ $rc -eq 0 ] || [ "$GOLDEN_FAILED" -gt 0 ] || GOLDEN_FAILED=$#
+    GOLDEN_PASSED=$(( $# - GOLDEN_FAILED ))
+}
