@@ -15,6 +15,7 @@ use pgrx::pg_sys::panic::ErrorReport;
 
 mod api;
 mod calls;
+mod checksums;
 mod facts;
 mod catalog;
 mod decisions;

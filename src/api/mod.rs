@@ -1,8 +1,14 @@
 //! The extension's SQL surface, one file per area.
 
 mod check_ddl;
+mod consistency;
 mod guard;
 mod rules;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);
+pgrx::extension_sql_file!(
+    "../../sql/consistency.sql",
+    name = "consistency",
+    requires = [consistency::shard_consistency_report]
+);

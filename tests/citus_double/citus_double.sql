@@ -562,12 +562,10 @@ $$;
 CREATE SCHEMA citus_double;
 CREATE FUNCTION citus_double.run_local(command text, OUT success boolean, OUT result text)
 LANGUAGE plpgsql AS $$
-DECLARE
-    rec record;
 BEGIN
     IF command ~* '^\s*(select|with|values|table)\M' THEN
-        EXECUTE command INTO rec;
-        SELECT value INTO result FROM json_each_text(row_to_json(rec)) LIMIT 1;
+        -- like Citus: the text form of the first column of the first row
+        EXECUTE format('SELECT format(''%%s'', q.first_column) FROM (%s) AS q(first_column) LIMIT 1', command) INTO result;
     ELSE
         EXECUTE command;
         result := upper(split_part(btrim(command), ' ', 1));
