@@ -24,6 +24,16 @@ PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
     run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"
 passed=$GOLDEN_PASSED; failed=$GOLDEN_FAILED
 
+# A stopped worker is a row of the report, with its node, not an ERROR.
+pg_stop "$CLUSTER_DIR/n$WORKER2_PORT"
+report="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+    "SELECT check_id || ' ' || node FROM citus_sidecar.shard_consistency_report(checks => '{cross-node}')" 2>&1)"
+if grep -qx "node-unreachable 127.0.0.1:$WORKER2_PORT" <<<"$report"; then
+    echo "  ok     stopped_worker_is_a_row: node-unreachable 127.0.0.1:<worker2>"; passed=$((passed + 1))
+else
+    echo "  FAILED stopped_worker_is_a_row: $report"; failed=$((failed + 1))
+fi
+
 # Listing the sidecar before citus: Citus refuses to start with its own FATAL.
 bad="$CLUSTER_DIR/wrong-order"; port="$(free_port)"
 if pg_start "$bad" "$port" "citus_sidecar,citus" 2>/dev/null; then
