@@ -18,6 +18,7 @@ SELECT '2000-01-01 00:00:00+00'::timestamptz + (d->>'at')::bigint * interval '1 
        d->>'role' AS role_name,
        d->>'database' AS database_name,
        d->>'subject' AS subject,
+       d->>'table' AS table_name,
        ARRAY(SELECT jsonb_array_elements_text(d->'rules')) AS rule_ids,
        d->>'verdict' AS verdict,
        d->>'reason' AS reason,
@@ -26,6 +27,10 @@ SELECT '2000-01-01 00:00:00+00'::timestamptz + (d->>'at')::bigint * interval '1 
 
 COMMENT ON VIEW guard_decisions IS
     'citus-sidecar: every guard decision (allowed, warned, blocked, allowed-by-hatch), newest last';
+
+-- Everyone may use the schema (rules(), check_ddl(), the reports); what is sensitive has its
+-- own privileges below and in monitor.sql.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- Reading the record: superusers, and roles granted pg_read_all_stats (like query texts in
 -- pg_stat_statements). Changing it: superusers only (clear_decisions checks).

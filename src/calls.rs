@@ -165,7 +165,7 @@ fn check(kind: Watched, args: &[Arg]) -> Option<report::Pending> {
     let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
     let (verdict, hatch, error) = report::decide(&findings);
     let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
-    decisions::record(kind.proname(), &rules, verdict.as_str(), hatch.as_deref());
+    decisions::record(kind.proname(), Some(&call.table().name), &rules, verdict.as_str(), hatch.as_deref());
     error
 }
 
@@ -261,7 +261,7 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
             "It reached Citus without passing the sidecar's planner hook (it was inlined from a SQL-language function), and its arguments are not constants, so the sidecar cannot know what it would do.",
         );
         let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
-        decisions::record(kind.proname(), &[finding.rule.as_str()], verdict.as_str(), hatch.as_deref());
+        decisions::record(kind.proname(), None, &[finding.rule.as_str()], verdict.as_str(), hatch.as_deref());
         error
     }
 }

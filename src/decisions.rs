@@ -30,7 +30,7 @@ fn cstr_or(p: *const std::ffi::c_char, default: &str) -> String {
 }
 
 /// Appends one decision. An I/O failure is a WARNING, never a failed statement.
-pub fn record(subject: &str, rules: &[&str], verdict: &str, reason: Option<&str>) {
+pub fn record(subject: &str, table: Option<&str>, rules: &[&str], verdict: &str, reason: Option<&str>) {
     // SAFETY: backend globals and catalog lookups inside a transaction.
     let (at, pid, role, database, statement) = unsafe {
         (
@@ -47,6 +47,7 @@ pub fn record(subject: &str, rules: &[&str], verdict: &str, reason: Option<&str>
         role: &role,
         database: &database,
         subject,
+        table,
         statement: &statement,
         rules,
         verdict,

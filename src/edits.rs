@@ -34,6 +34,7 @@ fn decide(operation: &str, relid: pg_sys::Oid, via_spi: bool) -> Option<report::
     let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
     decisions::record(
         &format!("{operation} {name}"),
+        Some(&name),
         &[finding.rule.as_str()],
         verdict.as_str(),
         hatch.as_deref(),

@@ -29,7 +29,45 @@ static RULE_OVERRIDES: GucSetting<Option<CString>> = GucSetting::<Option<CString
 /// by `citus_sidecar.allow_once(rule, reason)`. Hidden; superuser only.
 static ALLOW_ONCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// `citus_sidecar.checksum_interval`: seconds between two metadata checksum snapshots; 0 stops
+/// the worker's snapshots.
+static CHECKSUM_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(60);
+
+/// `citus_sidecar.history_retention`: hours of expected or acknowledged changes to keep.
+static HISTORY_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(168);
+
+/// `citus_sidecar.database`: where the checksum worker runs (the coordinator's Citus database).
+static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
+
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"citus_sidecar.checksum_interval",
+        c"Seconds between two snapshots of the metadata checksums; 0 stops them.",
+        c"The background worker records per-table, per-node checksums of Citus's metadata and classifies each change.",
+        &CHECKSUM_INTERVAL,
+        0,
+        86400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"citus_sidecar.history_retention",
+        c"Hours of expected or acknowledged metadata changes to keep.",
+        c"Unexpected changes nobody has acknowledged are kept whatever their age.",
+        &HISTORY_RETENTION,
+        1,
+        24 * 3650,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"citus_sidecar.database",
+        c"The database the checksum worker runs in; empty for no worker.",
+        c"Set it to the database where Citus and citus-sidecar are installed on the coordinator.",
+        &DATABASE,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
     GucRegistry::define_enum_guc(
         c"citus_sidecar.mode",
         c"What the guard does with unsafe distribution DDL: enforce, warn or off.",
@@ -129,6 +167,22 @@ pub fn hatches() -> Vec<sidecar_rules::hatch::Hatch> {
 /// The setting's raw value, for allow_once() to append to.
 pub fn allow_once_raw() -> String {
     ALLOW_ONCE.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub fn checksum_interval() -> i32 {
+    CHECKSUM_INTERVAL.get()
+}
+
+pub fn history_retention_hours() -> i32 {
+    HISTORY_RETENTION.get()
+}
+
+/// The configured database, None when empty.
+pub fn worker_database() -> Option<String> {
+    DATABASE
+        .get()
+        .map(|s| s.to_string_lossy().trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// The guard's mode. Cheap: reads an int.

@@ -22,8 +22,10 @@ mod decisions;
 mod edits;
 mod gucs;
 mod hooks;
+mod monitor;
 mod origin;
 mod report;
+mod worker;
 
 ::pgrx::pg_module_magic!(name = c"citus_sidecar", version = c"0.1.0");
 
@@ -45,4 +47,5 @@ pub extern "C-unwind" fn _PG_init() {
     gucs::init();
     catalog::init();
     hooks::init();
+    worker::init();
 }

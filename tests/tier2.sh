@@ -35,7 +35,34 @@ else
     echo "  FAILED load_outside_preload: $load_msg"; load_ok=0
 fi
 
-passed=$(( GOLDEN_PASSED + load_ok ))
-failed=$(( GOLDEN_FAILED + 1 - load_ok ))
+# The checksum background worker, for real: it records snapshots on its own, flags a change made
+# behind the guard's back with a WARNING in the server log, idles after DROP EXTENSION, and is
+# started once (no restart loop).
+worker_ok=1
+port3="$(free_port)"
+pg_start "$tmp/worker" "$port3" "citus_sidecar" "citus_sidecar.database = 'postgres'" "citus_sidecar.checksum_interval = 1" || exit 1
+pq "$port3" -d postgres -f tests/citus_double/citus_double.sql >/dev/null
+pq "$port3" -d postgres -c 'CREATE EXTENSION "citus-sidecar"' \
+   -c "CREATE TABLE users (user_id bigint PRIMARY KEY)" \
+   -c "SELECT create_distributed_table('users', 'user_id', shard_count => 4)" >/dev/null
+wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
+    local n=$(( $1 * 4 )); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; n=$((n - 1)); done
+    return 1
+}
+snapshot_has_users() { [ "$(pq "$port3" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.metadata_snapshot WHERE table_name = 'users'")" = 1 ]; }
+if wait_for 20 snapshot_has_users; then echo "  ok     worker_records_snapshots"; else echo "  FAILED worker_records_snapshots"; worker_ok=0; fi
+pq "$port3" -d postgres -c "SET citus_sidecar.mode = 'off'" -c "UPDATE pg_dist_shard SET shardmaxvalue = '0' WHERE shardid = (SELECT min(shardid) FROM pg_dist_shard)" >/dev/null
+if wait_for 20 grep -q "unexpected change of Citus metadata on coordinator, users" "$tmp/worker.log"; then
+    echo "  ok     worker_warns_on_unexpected_change"; else echo "  FAILED worker_warns_on_unexpected_change"; worker_ok=0; fi
+pq "$port3" -d postgres -c 'DROP EXTENSION "citus-sidecar"' >/dev/null
+if wait_for 20 grep -q 'the extension or Citus is not installed in "postgres"; the checksum worker idles' "$tmp/worker.log"; then
+    echo "  ok     worker_idles_after_drop_extension"; else echo "  FAILED worker_idles_after_drop_extension"; worker_ok=0; fi
+starts=$(grep -c 'checksum worker started in database "postgres"' "$tmp/worker.log")
+if [ "$starts" = 1 ]; then echo "  ok     worker_started_once"; else echo "  FAILED worker_started_once ($starts starts)"; worker_ok=0; fi
+[ $worker_ok = 1 ] || { echo "---- worker log ----"; grep -i sidecar "$tmp/worker.log" | tail -20; }
+
+passed=$(( GOLDEN_PASSED + load_ok + worker_ok ))
+failed=$(( GOLDEN_FAILED + 1 - load_ok + 1 - worker_ok ))
 echo "tier2: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,11 +2,15 @@
 
 mod check_ddl;
 mod consistency;
+mod monitor;
+
+pub(crate) use consistency::on_all_nodes;
 mod guard;
 mod rules;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);
+pgrx::extension_sql_file!("../../sql/monitor.sql", name = "monitor");
 pgrx::extension_sql_file!(
     "../../sql/consistency.sql",
     name = "consistency",

@@ -4,6 +4,7 @@
 //! the functions here turn those facts into [`Finding`]s; the hooks raise what comes back.
 //! Everything in this crate is tested with plain `cargo test`.
 
+pub mod changes;
 pub mod consistency;
 pub mod distribution;
 pub mod facts;

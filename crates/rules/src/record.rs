@@ -27,6 +27,8 @@ pub struct Decision<'a> {
     pub database: &'a str,
     /// What was decided on: the function called, or the metadata edit.
     pub subject: &'a str,
+    /// The table it concerns, when there is one.
+    pub table: Option<&'a str>,
     pub statement: &'a str,
     pub rules: &'a [&'a str],
     /// allowed | warned | blocked | allowed-by-hatch
@@ -42,12 +44,13 @@ impl Decision<'_> {
         let statement: String = self.statement.chars().take(MAX_STATEMENT_CHARS).collect();
         let rules: Vec<String> = self.rules.iter().map(|r| json_string(r)).collect();
         format!(
-            "{{\"at\":{},\"pid\":{},\"role\":{},\"database\":{},\"subject\":{},\"statement\":{},\"rules\":[{}],\"verdict\":{},\"reason\":{}}}\n",
+            "{{\"at\":{},\"pid\":{},\"role\":{},\"database\":{},\"subject\":{},\"table\":{},\"statement\":{},\"rules\":[{}],\"verdict\":{},\"reason\":{}}}\n",
             self.at,
             self.pid,
             json_string(self.role),
             json_string(self.database),
             json_string(self.subject),
+            self.table.map(json_string).unwrap_or_else(|| "null".into()),
             json_string(&statement),
             rules.join(","),
             json_string(self.verdict),
@@ -68,6 +71,7 @@ mod tests {
             role: "app\"x",
             database: "db",
             subject: "create_distributed_table",
+            table: Some("orders"),
             statement: "SELECT 'a\\b'\n;",
             rules: &["shard-count-colocation"],
             verdict: "blocked",
