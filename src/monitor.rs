@@ -16,19 +16,24 @@ use sidecar_rules::changes::{self, Class, Context, ShardLayout};
 use crate::api::on_all_nodes;
 
 /// Per-table checksums (and the cluster-wide node/colocation rows), normalised like
-/// checksums::SQL, as `name=md5;...`. Runs on every node.
-pub const TABLE_SUMS_SQL: &str = r#"WITH pl AS (
-    SELECT shardid, string_agg(groupid || '/' || shardstate, ',' ORDER BY groupid) AS g
-      FROM pg_catalog.pg_dist_placement GROUP BY shardid),
-  sh AS (
-    SELECT s.logicalrelid, string_agg(format('%s|%s|%s|%s', s.shardid, s.shardminvalue, s.shardmaxvalue, pl.g),
-                                      ',' ORDER BY s.shardid) AS l
-      FROM pg_catalog.pg_dist_shard s LEFT JOIN pl ON pl.shardid = s.shardid GROUP BY s.logicalrelid)
+/// checksums::SQL, as `name=md5;...`. Runs on every node. Shards and placements enter as the XOR
+/// of 64-bit hashes of their rows (each row is unique by shard id): no sort and no long strings,
+/// so a cycle over 100,000 shards stays within the worker's budget.
+pub const TABLE_SUMS_SQL: &str = r#"WITH sh AS (
+    SELECT logicalrelid,
+           bit_xor(hashint8extended(shardid, hashtextextended(coalesce(shardminvalue, '') || '|' || coalesce(shardmaxvalue, ''), 0))) AS h
+      FROM pg_catalog.pg_dist_shard GROUP BY logicalrelid),
+  pl AS (
+    SELECT s.logicalrelid, bit_xor(hashint8extended(p.shardid, (p.groupid::int8 << 8) | p.shardstate)) AS h
+      FROM pg_catalog.pg_dist_placement p JOIN pg_catalog.pg_dist_shard s ON s.shardid = p.shardid
+     GROUP BY s.logicalrelid)
 SELECT coalesce(string_agg(name || '=' || sum, ';' ORDER BY name), '') FROM (
   SELECT p.logicalrelid::regclass::text AS name,
          md5(format('%s|%s|%s|%s', p.partmethod, column_to_column_name(p.logicalrelid, p.partkey),
-                    p.colocationid, p.repmodel) || ':' || coalesce(sh.l, '')) AS sum
-    FROM pg_catalog.pg_dist_partition p LEFT JOIN sh ON sh.logicalrelid = p.logicalrelid
+                    p.colocationid, p.repmodel) || ':' || coalesce(sh.h::text, '') || ':' || coalesce(pl.h::text, '')) AS sum
+    FROM pg_catalog.pg_dist_partition p
+    LEFT JOIN sh ON sh.logicalrelid = p.logicalrelid
+    LEFT JOIN pl ON pl.logicalrelid = p.logicalrelid
    WHERE p.partmethod IN ('h', 'n')
   UNION ALL
   SELECT '(pg_dist_node)', md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s', nodeid, groupid, nodename,
@@ -40,12 +45,15 @@ SELECT coalesce(string_agg(name || '=' || sum, ';' ORDER BY name), '') FROM (
     FROM pg_catalog.pg_dist_colocation
 ) sums"#;
 
-/// The coordinator's shard layout per table (for classifying changes by their shape).
-const LAYOUT_SQL: &str = r#"SELECT p.logicalrelid::regclass::text, s.shardid, s.shardminvalue, s.shardmaxvalue,
-       coalesce((SELECT array_agg(pl.groupid ORDER BY pl.groupid) FROM pg_catalog.pg_dist_placement pl
-                  WHERE pl.shardid = s.shardid AND pl.shardstate = 1), '{}')
-  FROM pg_catalog.pg_dist_partition p JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = p.logicalrelid
- WHERE p.partmethod IN ('h', 'n')
+/// The coordinator's shard layout of some tables (for classifying changes by their shape).
+const LAYOUT_SQL: &str = r#"WITH pl AS (
+    SELECT shardid, array_agg(groupid ORDER BY groupid) AS g
+      FROM pg_catalog.pg_dist_placement WHERE shardstate = 1 GROUP BY shardid)
+SELECT p.logicalrelid::regclass::text, s.shardid, s.shardminvalue, s.shardmaxvalue, coalesce(pl.g, '{}')
+  FROM pg_catalog.pg_dist_partition p
+  JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = p.logicalrelid
+  LEFT JOIN pl ON pl.shardid = s.shardid
+ WHERE p.partmethod IN ('h', 'n') AND p.logicalrelid = ANY ($1::regclass[])
  ORDER BY 1, 2"#;
 
 pub struct Change {
@@ -88,10 +96,14 @@ fn previous(node: &str) -> BTreeMap<String, (String, Option<String>)> {
     })
 }
 
-fn layouts() -> BTreeMap<String, Vec<ShardLayout>> {
+/// Layouts of the tables whose checksum changed (all of them on the first snapshot).
+fn layouts(tables: &[String]) -> BTreeMap<String, Vec<ShardLayout>> {
     let mut out: BTreeMap<String, Vec<ShardLayout>> = BTreeMap::new();
+    if tables.is_empty() {
+        return out;
+    }
     Spi::connect(|client| {
-        if let Ok(rows) = client.select(LAYOUT_SQL, None, &[]) {
+        if let Ok(rows) = client.select(LAYOUT_SQL, None, &[tables.to_vec().into()]) {
             for r in rows {
                 let Some(t) = r.get::<String>(1).ok().flatten() else { continue };
                 let num = |i: usize| r.get::<String>(i).ok().flatten().and_then(|s| s.trim().parse::<i64>().ok());
@@ -245,18 +257,24 @@ pub fn snapshot() -> Vec<Change> {
     });
     let coordinator = "coordinator".to_string();
     let sums = parse(&Spi::get_one::<String>(TABLE_SUMS_SQL).ok().flatten().unwrap_or_default());
-    let layouts = layouts();
     let mut before = previous(&coordinator);
     before.remove(MARKER);
 
     let mut names: BTreeSet<&String> = sums.keys().collect();
     names.extend(before.keys());
-    for name in names {
+    let changed: Vec<&String> = names
+        .into_iter()
+        .filter(|n| sums.get(*n).map(String::as_str) != before.get(*n).map(|o| o.0.as_str()))
+        .collect();
+    let to_read: Vec<String> = changed
+        .iter()
+        .filter(|n| !n.starts_with('(') && sums.contains_key(**n))
+        .map(|n| (*n).clone())
+        .collect();
+    let layouts = layouts(&to_read);
+    for name in changed {
         let new_sum = sums.get(name);
         let old = before.get(name);
-        if new_sum.map(String::as_str) == old.map(|o| o.0.as_str()) {
-            continue;
-        }
         let new_layout = layouts.get(name).map(|l| changes::encode(l));
         if !first {
             let ctx = Context {
