@@ -55,6 +55,19 @@ if wait_for 20 snapshot_has_users; then echo "  ok     worker_records_snapshots"
 pq "$port3" -d postgres -c "SET citus_sidecar.mode = 'off'" -c "UPDATE pg_dist_shard SET shardmaxvalue = '0' WHERE shardid = (SELECT min(shardid) FROM pg_dist_shard)" >/dev/null
 if wait_for 20 grep -q "unexpected change of Citus metadata on coordinator, users" "$tmp/worker.log"; then
     echo "  ok     worker_warns_on_unexpected_change"; else echo "  FAILED worker_warns_on_unexpected_change"; worker_ok=0; fi
+# an error in one snapshot (a lock it cannot get within its lock_timeout) is a WARNING, and the
+# next snapshot works
+marker() { pq "$port3" -d postgres -At -c "SELECT recorded_at FROM citus_sidecar.metadata_snapshot WHERE table_name = '(snapshot)'"; }
+pq "$port3" -d postgres -c "BEGIN" -c "LOCK TABLE citus_sidecar.metadata_snapshot IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(2.5)" -c "COMMIT" >/dev/null
+before="$(marker)"
+snapshot_moved() { [ "$(marker)" != "$before" ]; }
+if grep -q "this checksum snapshot failed, the next one will try again" "$tmp/worker.log" && wait_for 20 snapshot_moved; then
+    echo "  ok     worker_survives_a_failed_snapshot"; else echo "  FAILED worker_survives_a_failed_snapshot"; worker_ok=0; fi
+# new settings on reload: interval 0 pauses the snapshots
+pq "$port3" -d postgres -c "ALTER SYSTEM SET citus_sidecar.checksum_interval = 0" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 2; before="$(marker)"; sleep 3
+if [ "$(marker)" = "$before" ]; then echo "  ok     worker_reloads_settings"; else echo "  FAILED worker_reloads_settings"; worker_ok=0; fi
+pq "$port3" -d postgres -c "ALTER SYSTEM SET citus_sidecar.checksum_interval = 1" -c "SELECT pg_reload_conf()" >/dev/null
 pq "$port3" -d postgres -c 'DROP EXTENSION "citus-sidecar"' >/dev/null
 if wait_for 20 grep -q 'the extension or Citus is not installed in "postgres"; the checksum worker idles' "$tmp/worker.log"; then
     echo "  ok     worker_idles_after_drop_extension"; else echo "  FAILED worker_idles_after_drop_extension"; worker_ok=0; fi
