@@ -3,6 +3,7 @@
 mod check_ddl;
 mod consistency;
 mod monitor;
+mod operations;
 
 pub(crate) use consistency::on_all_nodes;
 mod guard;

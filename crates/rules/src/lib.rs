@@ -13,6 +13,7 @@ pub mod hashmath;
 pub mod hatch;
 pub mod metadata;
 pub mod policy;
+pub mod prepared;
 pub mod record;
 pub mod script;
 
