@@ -33,6 +33,13 @@ if grep -qx "node-unreachable 127.0.0.1:$WORKER2_PORT" <<<"$report"; then
 else
     echo "  FAILED stopped_worker_is_a_row: $report"; failed=$((failed + 1))
 fi
+xacts="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+    "SELECT node || ' ' || reason FROM citus_sidecar.stale_prepared_xacts('0') WHERE gid IS NULL" 2>&1)"
+if grep -q "^127.0.0.1:$WORKER2_PORT node unreachable" <<<"$xacts"; then
+    echo "  ok     stopped_worker_is_a_prepared_xacts_row"; passed=$((passed + 1))
+else
+    echo "  FAILED stopped_worker_is_a_prepared_xacts_row: $xacts"; failed=$((failed + 1))
+fi
 
 # Listing the sidecar before citus: Citus refuses to start with its own FATAL.
 bad="$CLUSTER_DIR/wrong-order"; port="$(free_port)"

@@ -58,7 +58,10 @@ pub fn advise(x: &Xact) -> Advice {
             citus_will_resolve: false,
             why: "not a Citus transaction: Citus's recovery leaves it alone; it holds its locks and VACUUM's horizon until the application that prepared it (or a person) ends it".into(),
             action: "ask the application",
-            statement: None,
+            statement: Some(format!(
+                "-- prepared by an application, not by Citus: end it the way that application decides.\n-- If nobody owns it any more:\nROLLBACK PREPARED {};",
+                quote_literal(&x.gid)
+            )),
         };
     };
     let commit = x.commit_record == Some(true);
@@ -164,7 +167,7 @@ mod tests {
         assert!(a.statement.unwrap().contains("unverified"));
         let a = advise(&xact("my_app_xact_1"));
         assert_eq!(a.action, "ask the application");
-        assert_eq!(a.statement, None);
+        assert!(a.statement.unwrap().ends_with("ROLLBACK PREPARED 'my_app_xact_1';"));
         let mut x = xact("citus_0_1_2_0");
         x.recovery_enabled = false;
         assert!(advise(&x).why.contains("recovery is off"));
