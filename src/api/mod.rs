@@ -2,6 +2,7 @@
 
 mod check_ddl;
 mod consistency;
+mod metrics;
 mod monitor;
 mod operations;
 

@@ -85,3 +85,63 @@ mod tests {
         assert_eq!(json_string("\u{1}"), "\"\\u0001\"");
     }
 }
+
+/// The rule ids and the verdict of one decision line (for counting; the view reads the rest).
+pub fn rules_and_verdict(line: &str) -> Option<(Vec<String>, String)> {
+    let verdict = {
+        let i = line.find("\"verdict\":\"")? + "\"verdict\":\"".len();
+        let end = line[i..].find('"')?;
+        line[i..i + end].to_string()
+    };
+    let i = line.find("\"rules\":[")? + "\"rules\":[".len();
+    let end = line[i..].find(']')?;
+    let rules = line[i..i + end]
+        .split(',')
+        .map(|r| r.trim().trim_matches('"').to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    Some((rules, verdict))
+}
+
+/// Metric names and labels: one sample line in the Prometheus text exposition format.
+pub fn prometheus_sample(name: &str, labels: &[(&str, &str)], value: f64) -> String {
+    let escape = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    let value = if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { format!("{value}") };
+    if labels.is_empty() {
+        format!("{name} {value}\n")
+    } else {
+        format!("{name}{{{}}} {value}\n", labels.join(","))
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let d = Decision {
+            at: 1,
+            pid: 2,
+            role: "r",
+            database: "d",
+            subject: "s",
+            table: None,
+            statement: "x",
+            rules: &["a-rule", "b-rule"],
+            verdict: "blocked",
+            reason: None,
+        };
+        let (rules, verdict) = rules_and_verdict(&d.to_json_line()).unwrap();
+        assert_eq!(rules, vec!["a-rule", "b-rule"]);
+        assert_eq!(verdict, "blocked");
+        assert!(rules_and_verdict("garbage").is_none());
+    }
+
+    #[test]
+    fn prometheus_lines() {
+        assert_eq!(prometheus_sample("m_total", &[("rule", "x\"y")], 3.0), "m_total{rule=\"x\\\"y\"} 3\n");
+        assert_eq!(prometheus_sample("g", &[], 1.5), "g 1.5\n");
+    }
+}

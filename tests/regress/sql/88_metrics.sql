@@ -1,0 +1,21 @@
+-- metrics(): the sidecar's figures in the Prometheus text exposition format.
+SELECT citus_sidecar.clear_decisions() >= 0 AS cleared;
+TRUNCATE citus_sidecar.metadata_changes;
+CREATE TABLE users (user_id bigint PRIMARY KEY);
+CREATE TABLE orders (order_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, order_id));
+SELECT create_distributed_table('users', 'user_id', shard_count => 4);
+\set VERBOSITY terse
+SELECT create_distributed_table('orders', 'user_id', shard_count => 8);
+UPDATE pg_dist_placement SET shardstate = 3;
+\set VERBOSITY default
+BEGIN; INSERT INTO users VALUES (1); PREPARE TRANSACTION 'my_app_xact_1';
+
+\pset format unaligned
+\pset tuples_only on
+SELECT citus_sidecar.metrics();
+\pset tuples_only off
+\pset format aligned
+
+ROLLBACK PREPARED 'my_app_xact_1';
+SELECT undistribute_table('users');
+DROP TABLE orders, users;
