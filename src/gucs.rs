@@ -39,7 +39,21 @@ static HISTORY_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(168);
 /// `citus_sidecar.database`: where the checksum worker runs (the coordinator's Citus database).
 static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
+/// `citus_sidecar.tenant_share_threshold`: percent of the cluster's load above which
+/// tenant_load_top() recommends isolating a tenant.
+static TENANT_SHARE: GucSetting<f64> = GucSetting::<f64>::new(5.0);
+
 pub fn init() {
+    GucRegistry::define_float_guc(
+        c"citus_sidecar.tenant_share_threshold",
+        c"Percent of the cluster's load above which tenant_load_top() recommends isolating a tenant.",
+        c"A tenant above it gets the isolate_tenant_to_new_shard(...) and move statements in its recommendation.",
+        &TENANT_SHARE,
+        0.0,
+        100.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"citus_sidecar.checksum_interval",
         c"Seconds between two snapshots of the metadata checksums; 0 stops them.",
@@ -167,6 +181,10 @@ pub fn hatches() -> Vec<sidecar_rules::hatch::Hatch> {
 /// The setting's raw value, for allow_once() to append to.
 pub fn allow_once_raw() -> String {
     ALLOW_ONCE.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub fn tenant_share_threshold() -> f64 {
+    TENANT_SHARE.get()
 }
 
 pub fn checksum_interval() -> i32 {

@@ -213,3 +213,190 @@ fn stale_prepared_xacts(
     }
     TableIterator::new(out)
 }
+
+/// (colocation id, its first table, the table's distribution column) of each hash group.
+fn hash_groups() -> Vec<(i32, String, String)> {
+    Spi::connect(|c| {
+        c.select(
+            "SELECT DISTINCT ON (p.colocationid) p.colocationid, p.logicalrelid::regclass::text, a.attname::text \
+               FROM pg_catalog.pg_dist_partition p \
+               JOIN pg_attribute a ON a.attrelid = p.logicalrelid \
+                AND a.attnum = substring(p.partkey FROM ':varattno ([0-9]+)')::int \
+              WHERE p.partmethod = 'h' ORDER BY p.colocationid, p.logicalrelid::oid",
+            None,
+            &[],
+        )
+        .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??, r.get::<String>(3).ok()??))).collect())
+        .unwrap_or_default()
+    })
+}
+
+/// Tenants ranked by their share of the cluster's load: from citus_stat_tenants on every node
+/// when Citus's tenant tracking is on; otherwise by data size (rows per distribution value, read
+/// from at most 100,000 rows per shard), after saying so. Above
+/// citus_sidecar.tenant_share_threshold percent, the recommendation is the statement to run.
+#[pg_extern(volatile, parallel_unsafe)]
+fn tenant_load_top(
+    n: default!(Option<i32>, "10"),
+) -> TableIterator<
+    'static,
+    (
+        name!(rank, i32),
+        name!(table_name, String),
+        name!(colocation_id, i32),
+        name!(tenant, String),
+        name!(source, String),
+        name!(load, f64),
+        name!(share_percent, f64),
+        name!(shard_id, Option<i64>),
+        name!(node, Option<String>),
+        name!(recommendation, Option<String>),
+    ),
+> {
+    let n = match n {
+        Some(n) if n > 0 => n,
+        _ => {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "n must be a positive number of tenants"
+            );
+            unreachable!()
+        }
+    };
+    use sidecar_rules::tenants::{recommendation, shares, TenantLoad};
+    let groups = hash_groups();
+    let table_of: BTreeMap<i32, (String, String)> = groups.iter().map(|(g, t, c)| (*g, (t.clone(), c.clone()))).collect();
+    let tracking = Spi::get_one::<bool>(
+        "SELECT coalesce(current_setting('citus.stat_tenants_track', true), 'none') = 'all' \
+            AND to_regproc('pg_catalog.citus_stat_tenants') IS NOT NULL",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    let mut loads: Vec<(i32, TenantLoad)> = Vec::new();
+    let mut scanned_rows = 0.0_f64;
+    let source;
+    if tracking {
+        source = "citus_stat_tenants (queries)";
+        let rows: Vec<(i32, String, f64)> = Spi::connect(|c| {
+            c.select(
+                "SELECT colocation_id, tenant_attribute, sum(query_count_in_this_period + query_count_in_last_period)::float8 \
+                   FROM pg_catalog.citus_stat_tenants(return_all_tenants => true) GROUP BY 1, 2",
+                None,
+                &[],
+            )
+            .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??, r.get::<f64>(3).ok()??))).collect())
+            .unwrap_or_default()
+        });
+        for (group, tenant, amount) in rows {
+            if let Some((table, _)) = table_of.get(&group) {
+                loads.push((group, TenantLoad { table: table.clone(), tenant, amount, shard: None, node: None }));
+            }
+        }
+    } else {
+        source = "data size (rows, sampled)";
+        notice!(
+            "citus.stat_tenants_track is not 'all', so Citus records no tenant load; ranking tenants by data size instead. \
+             To rank by load, on every node: ALTER SYSTEM SET citus.stat_tenants_track = 'all'; SELECT pg_reload_conf();"
+        );
+        for (group, table, column) in &groups {
+            let col = sidecar_rules::distribution::quote_ident(column);
+            let cmd = format!(
+                "SELECT coalesce(json_agg(json_build_object('v', v, 'n', c, 't', t))::text, '[]') FROM \
+                   (SELECT {col}::text AS v, count(*) AS c, sum(count(*)) OVER () AS t \
+                      FROM (SELECT {col} FROM %s LIMIT 100000) x GROUP BY 1 ORDER BY 2 DESC LIMIT {n}) y"
+            );
+            let results: Vec<String> = Spi::connect(|c| {
+                c.select(
+                    "SELECT result FROM run_command_on_placements($1::regclass, $2) WHERE success",
+                    None,
+                    &[table.as_str().into(), cmd.as_str().into()],
+                )
+                .map(|rows| rows.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
+                .unwrap_or_default()
+            });
+            for json in results {
+                let rows: Vec<(String, f64, f64)> = Spi::connect(|c| {
+                    c.select(
+                        "SELECT x.v, x.n::float8, x.t::float8 FROM json_to_recordset($1::json) AS x(v text, n bigint, t numeric)",
+                        None,
+                        &[json.as_str().into()],
+                    )
+                    .map(|rows| rows.filter_map(|r| Some((r.get::<String>(1).ok()??, r.get::<f64>(2).ok()??, r.get::<f64>(3).ok()??))).collect())
+                    .unwrap_or_default()
+                });
+                // every row read in this shard counts toward the total, not only the top values
+                scanned_rows += rows.first().map(|r| r.2).unwrap_or(0.0);
+                for (tenant, amount, _) in rows {
+                    loads.push((*group, TenantLoad { table: table.clone(), tenant, amount, shard: None, node: None }));
+                }
+            }
+        }
+    }
+    // Shares of the whole cluster, then the top n.
+    let share: Vec<f64> = if tracking {
+        shares(&loads.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>())
+    } else {
+        loads
+            .iter()
+            .map(|(_, l)| if scanned_rows > 0.0 { 100.0 * l.amount / scanned_rows } else { 0.0 })
+            .collect()
+    };
+    let mut ranked: Vec<(f64, i32, TenantLoad)> = loads.into_iter().zip(share).map(|((g, l), s)| (s, g, l)).collect();
+    ranked.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.2.tenant.cmp(&b.2.tenant)));
+    ranked.truncate(n as usize);
+    let threshold = crate::gucs::tenant_share_threshold();
+    let mut out = Vec::new();
+    for (i, (share, group, mut l)) in ranked.into_iter().enumerate() {
+        let located: Option<(i64, String, i32)> = Spi::connect(|c| {
+            c.select(
+                "SELECT s.shardid, n.nodename, n.nodeport FROM pg_catalog.pg_dist_shard s \
+                   JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid AND p.shardstate = 1 \
+                   JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole::text = 'primary' \
+                  WHERE s.shardid = get_shard_id_for_distribution_column($1::regclass, $2::text) LIMIT 1",
+                Some(1),
+                &[l.table.as_str().into(), l.tenant.as_str().into()],
+            )
+            .ok()
+            .and_then(|t| {
+                let r = t.first();
+                Some((r.get::<i64>(1).ok()??, r.get::<String>(2).ok()??, r.get::<i32>(3).ok()??))
+            })
+        });
+        if let Some((shard, name, port)) = &located {
+            l.shard = Some(*shard);
+            l.node = Some((name.clone(), *port));
+        }
+        // The least-loaded other node for this group: fewest placements of its first table.
+        let target: Option<(String, i32)> = Spi::connect(|c| {
+            c.select(
+                "SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_node n \
+                  WHERE n.isactive AND n.noderole::text = 'primary' AND n.shouldhaveshards \
+                  ORDER BY (SELECT count(*) FROM pg_catalog.pg_dist_placement p JOIN pg_catalog.pg_dist_shard s USING (shardid) \
+                             WHERE p.groupid = n.groupid AND s.logicalrelid = $1::regclass), n.nodeid",
+                None,
+                &[l.table.as_str().into()],
+            )
+            .ok()
+            .and_then(|rows| {
+                rows.filter_map(|r| Some((r.get::<String>(1).ok()??, r.get::<i32>(2).ok()??)))
+                    .find(|candidate| Some(candidate) != l.node.as_ref())
+            })
+        });
+        let rec = recommendation(&l, share, threshold, target.as_ref());
+        out.push((
+            i as i32 + 1,
+            l.table.clone(),
+            group,
+            l.tenant.clone(),
+            source.to_string(),
+            l.amount,
+            (share * 100.0).round() / 100.0,
+            l.shard,
+            l.node.as_ref().map(|(h, p)| format!("{h}:{p}")),
+            rec,
+        ));
+    }
+    TableIterator::new(out)
+}

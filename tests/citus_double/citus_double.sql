@@ -650,6 +650,28 @@ BEGIN
 END
 $$;
 
+-- -------------------------------------------------------------------------------------------------
+-- Tenant statistics. Real Citus records them on the node that runs each shard query when
+-- citus.stat_tenants_track = 'all'; the double reads them from a table the tests fill.
+-- -------------------------------------------------------------------------------------------------
+CREATE TABLE citus_double.stat_tenants (
+    nodeid integer NOT NULL DEFAULT 1, colocation_id integer NOT NULL, tenant_attribute text NOT NULL,
+    read_count_in_this_period integer NOT NULL DEFAULT 0, read_count_in_last_period integer NOT NULL DEFAULT 0,
+    query_count_in_this_period integer NOT NULL DEFAULT 0, query_count_in_last_period integer NOT NULL DEFAULT 0,
+    cpu_usage_in_this_period float8 NOT NULL DEFAULT 0, cpu_usage_in_last_period float8 NOT NULL DEFAULT 0);
+
+CREATE FUNCTION pg_catalog.citus_stat_tenants(return_all_tenants boolean DEFAULT false,
+        OUT nodeid integer, OUT colocation_id integer, OUT tenant_attribute text,
+        OUT read_count_in_this_period integer, OUT read_count_in_last_period integer,
+        OUT query_count_in_this_period integer, OUT query_count_in_last_period integer,
+        OUT cpu_usage_in_this_period float8, OUT cpu_usage_in_last_period float8, OUT score bigint)
+RETURNS SETOF record LANGUAGE sql STABLE AS $$
+    SELECT s.*, (s.query_count_in_this_period + s.query_count_in_last_period)::bigint
+      FROM citus_double.stat_tenants s
+     ORDER BY 10 DESC
+     LIMIT CASE WHEN return_all_tenants THEN NULL ELSE 100 END
+$$;
+
 -- Internal functions write the catalogs whoever calls them, as Citus's C code does.
 DO $$
 DECLARE f regprocedure;

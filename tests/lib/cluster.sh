@@ -7,6 +7,7 @@ CLUSTER_CONF=(
     "citus.node_conninfo = 'sslmode=disable'"
     "max_connections = 200"
     "citus.max_adaptive_executor_pool_size = 4"
+    "citus.stat_tenants_track = 'all'"
 )
 
 cluster_start() {

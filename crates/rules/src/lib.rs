@@ -16,6 +16,7 @@ pub mod policy;
 pub mod prepared;
 pub mod record;
 pub mod script;
+pub mod tenants;
 
 pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
 pub use facts::*;

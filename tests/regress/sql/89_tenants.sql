@@ -1,0 +1,32 @@
+-- tenant_load_top(): tenants ranked by their share of the cluster's load, and the statement to
+-- run for one above citus_sidecar.tenant_share_threshold (5% by default).
+ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;   -- stable ids in the output, as Citus's own tests do
+ALTER SEQUENCE pg_dist_shardid_seq RESTART 102008;
+CREATE TABLE orders (tenant_id bigint NOT NULL, order_id bigint NOT NULL, PRIMARY KEY (tenant_id, order_id));
+INSERT INTO orders SELECT CASE WHEN g % 2 = 0 THEN 42 ELSE g % 40 END, g FROM generate_series(1, 4000) g;
+SELECT create_distributed_table('orders', 'tenant_id', shard_count => 4);
+CREATE FUNCTION no_port(t text) RETURNS text LANGUAGE sql AS $$ SELECT replace(t, current_setting('port'), '<port>') $$;
+
+-- tracking off: said plainly, with the setting that turns it on; ranked by data size instead
+SELECT rank, table_name, tenant, source, load, share_percent, shard_id, no_port(node) AS node, no_port(recommendation) AS recommendation
+  FROM citus_sidecar.tenant_load_top(3);
+
+-- tracking on (the test double reads citus_stat_tenants from a table): a hot tenant tops the list
+SET citus.stat_tenants_track = 'all';
+INSERT INTO citus_double.stat_tenants (colocation_id, tenant_attribute, query_count_in_this_period, query_count_in_last_period)
+VALUES (1, '42', 9000, 800), (1, '7', 300, 50), (1, '8', 100, 10), (1, '9', 90, 0);
+SELECT rank, tenant, source, load, share_percent, shard_id, recommendation IS NOT NULL AS isolate
+  FROM citus_sidecar.tenant_load_top();
+SET citus_sidecar.tenant_share_threshold = 50;
+SELECT tenant, share_percent, recommendation IS NOT NULL AS isolate FROM citus_sidecar.tenant_load_top(2);
+RESET citus_sidecar.tenant_share_threshold;
+
+-- bad arguments
+SELECT * FROM citus_sidecar.tenant_load_top(0);
+SELECT * FROM citus_sidecar.tenant_load_top(NULL);
+
+RESET citus.stat_tenants_track;
+TRUNCATE citus_double.stat_tenants;
+DROP FUNCTION no_port(text);
+SELECT undistribute_table('orders');
+DROP TABLE orders;
