@@ -43,7 +43,21 @@ static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::ne
 /// tenant_load_top() recommends isolating a tenant.
 static TENANT_SHARE: GucSetting<f64> = GucSetting::<f64>::new(5.0);
 
+/// `citus_sidecar.shard_skew_threshold`: largest over median shard size above which
+/// hot_shards() flags a colocation group.
+static SHARD_SKEW: GucSetting<f64> = GucSetting::<f64>::new(1.5);
+
 pub fn init() {
+    GucRegistry::define_float_guc(
+        c"citus_sidecar.shard_skew_threshold",
+        c"Largest over median shard size above which hot_shards() flags a colocation group.",
+        c"A flagged group gets the statement to rebalance it by disk size.",
+        &SHARD_SKEW,
+        1.0,
+        1000.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_float_guc(
         c"citus_sidecar.tenant_share_threshold",
         c"Percent of the cluster's load above which tenant_load_top() recommends isolating a tenant.",
@@ -181,6 +195,10 @@ pub fn hatches() -> Vec<sidecar_rules::hatch::Hatch> {
 /// The setting's raw value, for allow_once() to append to.
 pub fn allow_once_raw() -> String {
     ALLOW_ONCE.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub fn shard_skew_threshold() -> f64 {
+    SHARD_SKEW.get()
 }
 
 pub fn tenant_share_threshold() -> f64 {

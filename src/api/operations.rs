@@ -400,3 +400,115 @@ fn tenant_load_top(
     }
     TableIterator::new(out)
 }
+
+/// Hot shards and nodes: per colocation group the shard-size skew (largest over median, sizes of
+/// the group's tables added up per shard position) and per node the shards and bytes it holds.
+/// Sizes come from every placement through run_command_on_placements; an unreachable node is a
+/// row. Above citus_sidecar.shard_skew_threshold the recommendation is the statement to run.
+#[pg_extern(volatile, parallel_unsafe)]
+fn hot_shards() -> TableIterator<
+    'static,
+    (
+        name!(kind, String),
+        name!(colocation_id, Option<i32>),
+        name!(node, Option<String>),
+        name!(shards, i64),
+        name!(bytes, i64),
+        name!(skew_ratio, Option<f64>),
+        name!(detail, String),
+        name!(recommendation, Option<String>),
+    ),
+> {
+    use sidecar_rules::tenants::skew;
+    let tables: Vec<(i32, String)> = Spi::connect(|c| {
+        c.select(
+            "SELECT colocationid, logicalrelid::regclass::text FROM pg_catalog.pg_dist_partition \
+              WHERE partmethod = 'h' ORDER BY colocationid, logicalrelid::regclass::text",
+            None,
+            &[],
+        )
+        .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??))).collect())
+        .unwrap_or_default()
+    });
+    // shard index within its table (by range) -> summed bytes, per group; node -> (shards, bytes)
+    let mut groups: BTreeMap<i32, BTreeMap<i64, i64>> = BTreeMap::new();
+    let mut nodes_load: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut unreachable = BTreeSet::new();
+    for (group, table) in &tables {
+        let rows: Vec<(String, i64, bool, String, Option<i64>)> = Spi::connect(|c| {
+            c.select(
+                "SELECT r.nodename || ':' || r.nodeport, r.shardid, r.success, coalesce(r.result, ''), \
+                        (SELECT count(*) FROM pg_catalog.pg_dist_shard s2 \
+                          WHERE s2.logicalrelid = $1::regclass AND s2.shardminvalue::int < s.shardminvalue::int) \
+                   FROM run_command_on_placements($1::regclass, 'SELECT pg_total_relation_size($s$%s$s$)') r \
+                   JOIN pg_catalog.pg_dist_shard s ON s.shardid = r.shardid",
+                None,
+                &[table.as_str().into()],
+            )
+            .map(|rows| {
+                rows.filter_map(|r| {
+                    Some((
+                        r.get::<String>(1).ok()??,
+                        r.get::<i64>(2).ok()??,
+                        r.get::<bool>(3).ok()??,
+                        r.get::<String>(4).ok()??,
+                        r.get::<i64>(5).ok().flatten(),
+                    ))
+                })
+                .collect()
+            })
+            .unwrap_or_default()
+        });
+        for (node, _shard, ok, result, index) in rows {
+            if !ok {
+                if unreachable.insert(node.clone()) {
+                    out.push(("node-unreachable".to_string(), None, Some(node), 0, 0, None, format!("could not size shards: {result}"), None));
+                }
+                continue;
+            }
+            let bytes = result.trim().parse::<i64>().unwrap_or(0);
+            let e = nodes_load.entry(node).or_default();
+            e.0 += 1;
+            e.1 += bytes;
+            *groups.entry(*group).or_default().entry(index.unwrap_or(0)).or_default() += bytes;
+        }
+    }
+    let threshold = crate::gucs::shard_skew_threshold();
+    for (group, by_index) in &groups {
+        let sizes: Vec<i64> = by_index.values().copied().collect();
+        let ratio = skew(&sizes);
+        let total: i64 = sizes.iter().sum();
+        let names: Vec<&str> = tables.iter().filter(|(g, _)| g == group).map(|(_, t)| t.as_str()).collect();
+        let rec = ratio.filter(|r| *r > threshold).map(|_| {
+            format!(
+                "-- find the tenants behind it: SELECT * FROM citus_sidecar.tenant_load_top();\n-- or spread the group by size:\nSELECT citus_rebalance_start(rebalance_strategy => 'by_disk_size');"
+            )
+        });
+        out.push((
+            "shard-skew".to_string(),
+            Some(*group),
+            None,
+            sizes.len() as i64,
+            total,
+            ratio.map(|r| (r * 100.0).round() / 100.0),
+            format!("colocation group {group} ({}): largest shard over median", names.join(", ")),
+            rec,
+        ));
+    }
+    let total_bytes: i64 = nodes_load.values().map(|v| v.1).sum();
+    for (node, (shards, bytes)) in nodes_load {
+        let share = if total_bytes > 0 { 100.0 * bytes as f64 / total_bytes as f64 } else { 0.0 };
+        out.push((
+            "node-load".to_string(),
+            None,
+            Some(node),
+            shards,
+            bytes,
+            None,
+            format!("{:.1}% of the distributed tables' bytes", share),
+            None,
+        ));
+    }
+    TableIterator::new(out)
+}

@@ -72,3 +72,29 @@ mod tests {
         assert_eq!(shares(&[load("x", 0.0)]), vec![0.0]);
     }
 }
+
+/// Largest over median of a group's shard sizes (None for fewer than two shards or a zero median).
+pub fn skew(sizes: &[i64]) -> Option<f64> {
+    if sizes.len() < 2 {
+        return None;
+    }
+    let mut v = sizes.to_vec();
+    v.sort_unstable();
+    let mid = v.len() / 2;
+    let median = if v.len() % 2 == 0 { (v[mid - 1] + v[mid]) as f64 / 2.0 } else { v[mid] as f64 };
+    let max = *v.last()? as f64;
+    (median > 0.0).then(|| max / median)
+}
+
+#[cfg(test)]
+mod skew_tests {
+    use super::skew;
+
+    #[test]
+    fn max_over_median() {
+        assert_eq!(skew(&[10, 10, 10, 40]), Some(4.0));
+        assert_eq!(skew(&[10, 20, 30]), Some(1.5));
+        assert_eq!(skew(&[5]), None);
+        assert_eq!(skew(&[0, 0, 8]), None);
+    }
+}

@@ -30,4 +30,9 @@ SELECT count(*) AS shards_of_visits FROM pg_dist_shard WHERE logicalrelid = 'vis
 SELECT count(*) AS tenant_1_rows FROM visits WHERE tenant_id = 1;
 SELECT count(*) AS shards_holding_only_tenant_1 FROM pg_dist_shard
  WHERE logicalrelid = 'visits'::regclass AND shardminvalue = shardmaxvalue;
+-- hot shards and nodes: the isolated tenant's shard stands out; both workers carry load
+SELECT kind, shards, skew_ratio > 1 AS uneven, recommendation IS NOT NULL AS flagged
+  FROM citus_sidecar.hot_shards() WHERE kind = 'shard-skew';
+SELECT kind, count(*) AS nodes, bool_and(bytes > 0) AS all_hold_bytes FROM citus_sidecar.hot_shards()
+ WHERE kind = 'node-load' GROUP BY kind;
 DROP TABLE visits;

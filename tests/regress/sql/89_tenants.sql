@@ -30,3 +30,16 @@ TRUNCATE citus_double.stat_tenants;
 DROP FUNCTION no_port(text);
 SELECT undistribute_table('orders');
 DROP TABLE orders;
+
+-- hot_shards(): per colocation group the shard-size skew (largest over median), per node its load
+CREATE TABLE events (tenant_id bigint NOT NULL, id bigint NOT NULL, PRIMARY KEY (tenant_id, id));
+INSERT INTO events SELECT CASE WHEN g <= 20000 THEN 42 ELSE g % 40 END, g FROM generate_series(1, 20400) g;
+SELECT create_distributed_table('events', 'tenant_id', shard_count => 4);
+SELECT kind, colocation_id, shards, skew_ratio > 1.5 AS skewed, detail, recommendation IS NOT NULL AS has_fix
+  FROM citus_sidecar.hot_shards() WHERE kind = 'shard-skew';
+SELECT kind, shards, bytes > 0 AS has_bytes, detail FROM citus_sidecar.hot_shards() WHERE kind = 'node-load';
+SET citus_sidecar.shard_skew_threshold = 1000;
+SELECT count(*) AS flagged FROM citus_sidecar.hot_shards() WHERE recommendation IS NOT NULL;
+RESET citus_sidecar.shard_skew_threshold;
+SELECT undistribute_table('events');
+DROP TABLE events;
