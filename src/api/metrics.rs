@@ -73,6 +73,27 @@ fn metrics() -> String {
     header(&mut out, "citus_sidecar_unreachable_nodes", "gauge", "Nodes the last look at prepared transactions could not reach.");
     out.push_str(&prometheus_sample("citus_sidecar_unreachable_nodes", &[], unreachable as f64));
 
+    // The top tenant's share of the load, when Citus tracks tenants (without tracking the only
+    // ranking is by data size, which reads rows: too costly for a scrape).
+    let tracking = Spi::get_one::<bool>(
+        "SELECT coalesce(current_setting('citus.stat_tenants_track', true), 'none') = 'all' \
+            AND to_regproc('pg_catalog.citus_stat_tenants') IS NOT NULL",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    if tracking {
+        let top = Spi::get_two::<String, f64>(
+            "SELECT tenant, share_percent FROM citus_sidecar.tenant_load_top(1)",
+        )
+        .ok();
+        header(&mut out, "citus_sidecar_top_tenant_share_percent", "gauge",
+            "Share of the cluster's query load of the busiest tenant, from citus_stat_tenants.");
+        if let Some((Some(tenant), Some(share))) = top {
+            out.push_str(&prometheus_sample("citus_sidecar_top_tenant_share_percent", &[("tenant", &tenant)], share));
+        }
+    }
+
     // Shard-size skew per colocation group (max / median), where Citus can size shards.
     let has_sizes = Spi::get_one::<bool>("SELECT to_regclass('pg_catalog.citus_shards') IS NOT NULL")
         .ok()

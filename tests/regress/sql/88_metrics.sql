@@ -17,5 +17,13 @@ SELECT citus_sidecar.metrics();
 \pset format aligned
 
 ROLLBACK PREPARED 'my_app_xact_1';
+
+-- with Citus's tenant tracking on, the busiest tenant's share too
+SET citus.stat_tenants_track = 'all';
+INSERT INTO citus_double.stat_tenants (colocation_id, tenant_attribute, query_count_in_this_period)
+SELECT colocationid, t, q FROM pg_dist_partition, (VALUES ('42', 75), ('7', 25)) v(t, q) WHERE logicalrelid = 'users'::regclass;
+SELECT line FROM regexp_split_to_table(citus_sidecar.metrics(), E'\n') AS line WHERE line LIKE '%top_tenant%';
+TRUNCATE citus_double.stat_tenants;
+RESET citus.stat_tenants_track;
 SELECT undistribute_table('users');
 DROP TABLE orders, users;
