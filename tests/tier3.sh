@@ -19,6 +19,17 @@ echo "tier3: real Citus $(grep -h default_version "$("$PG_BIN/pg_config" --share
 cluster_start sidecar_cluster || { echo "tier3: 0 passed, 1 failed"; exit 1; }
 echo "tier3: coordinator 127.0.0.1:$COORD_PORT, workers :$WORKER1_PORT :$WORKER2_PORT"
 
+# A helper for the goldens: node labels carry random test ports and shard ids depend on earlier
+# tests, so nodes(text) names the nodes coordinator, worker1, worker2 and writes shard ids as <shard>.
+pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
+CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE sql AS $$
+    SELECT regexp_replace(coalesce(string_agg(x, ''), t), '\m10[0-9]{4}\M', '<shard>', 'g') FROM (
+      SELECT replace(t, nodename || ':' || nodeport,
+                     CASE WHEN groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY nodeid) - 1) END) AS x
+        FROM pg_dist_node) r WHERE x <> t
+$$;
+SQL
+
 tests=(); for f in tests/citus_cluster/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
 PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
     run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"

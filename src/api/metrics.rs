@@ -75,14 +75,7 @@ fn metrics() -> String {
 
     // The top tenant's share of the load, when Citus tracks tenants (without tracking the only
     // ranking is by data size, which reads rows: too costly for a scrape).
-    let tracking = Spi::get_one::<bool>(
-        "SELECT coalesce(current_setting('citus.stat_tenants_track', true), 'none') = 'all' \
-            AND to_regproc('pg_catalog.citus_stat_tenants') IS NOT NULL",
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false);
-    if tracking {
+    if super::operations::tenant_tracking_on() {
         let top = Spi::get_two::<String, f64>(
             "SELECT tenant, share_percent FROM citus_sidecar.tenant_load_top(1)",
         )

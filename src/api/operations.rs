@@ -214,6 +214,17 @@ fn stale_prepared_xacts(
     TableIterator::new(out)
 }
 
+/// Does Citus record tenant statistics here (citus.stat_tenants_track = 'all')?
+pub(crate) fn tenant_tracking_on() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT coalesce(current_setting('citus.stat_tenants_track', true), 'none') = 'all' \
+            AND to_regproc('pg_catalog.citus_stat_tenants') IS NOT NULL",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
 /// (colocation id, its first table, the table's distribution column) of each hash group.
 fn hash_groups() -> Vec<(i32, String, String)> {
     Spi::connect(|c| {
@@ -267,13 +278,7 @@ fn tenant_load_top(
     use sidecar_rules::tenants::{recommendation, shares, TenantLoad};
     let groups = hash_groups();
     let table_of: BTreeMap<i32, (String, String)> = groups.iter().map(|(g, t, c)| (*g, (t.clone(), c.clone()))).collect();
-    let tracking = Spi::get_one::<bool>(
-        "SELECT coalesce(current_setting('citus.stat_tenants_track', true), 'none') = 'all' \
-            AND to_regproc('pg_catalog.citus_stat_tenants') IS NOT NULL",
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false);
+    let tracking = tenant_tracking_on();
     let mut loads: Vec<(i32, TenantLoad)> = Vec::new();
     let mut scanned_rows = 0.0_f64;
     let source;

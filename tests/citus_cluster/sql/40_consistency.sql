@@ -1,13 +1,6 @@
 -- shard_consistency_report() on real Citus: a row written straight into a shard on a worker, a
 -- tampered range, a worker whose copy of pg_dist_placement differs, each found on the right node.
--- (Node labels carry random test ports and shard ids depend on earlier tests; nodes() names the
--- nodes coordinator, worker1, worker2 and writes shard ids as <shard>.)
-CREATE FUNCTION nodes(t text) RETURNS text LANGUAGE sql AS $$
-    SELECT regexp_replace(coalesce(string_agg(x, ''), t), '\m10[0-9]{4}\M', '<shard>', 'g') FROM (
-      SELECT replace(t, nodename || ':' || nodeport,
-                     CASE WHEN groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY nodeid) - 1) END) AS x
-        FROM pg_dist_node) r WHERE x <> t
-$$;
+-- (nodes(), defined by tests/tier3.sh, names the nodes and hides the random ports.)
 CREATE TABLE accounts (account_id bigint PRIMARY KEY, name text);
 SELECT create_distributed_table('accounts', 'account_id', shard_count => 4);
 INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 1000) g;
@@ -49,4 +42,3 @@ SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARR
 SELECT count(*) AS issues FROM citus_sidecar.shard_consistency_report();
 
 DROP TABLE accounts;
-DROP FUNCTION nodes(text);

@@ -1,12 +1,6 @@
 -- The checksum snapshots on real Citus: a shard move and a background rebalance are expected
 -- changes; a worker whose copy of the metadata drifts is flagged with its node.
--- (nodes() names the nodes coordinator, worker1, worker2.)
-CREATE FUNCTION nodes(t text) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(x, ''), t) FROM (
-      SELECT replace(t, nodename || ':' || nodeport,
-                     CASE WHEN groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY nodeid) - 1) END) AS x
-        FROM pg_dist_node) r WHERE x <> t
-$$;
+-- (nodes(), defined by tests/tier3.sh, names the nodes and hides the random ports.)
 TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.metadata_changes;
 CREATE TABLE ledger (account_id bigint NOT NULL, entry_id bigint NOT NULL, PRIMARY KEY (account_id, entry_id));
 SELECT create_distributed_table('ledger', 'account_id', shard_count => 4);
@@ -42,4 +36,3 @@ SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARR
 SELECT count(*) AS changes FROM citus_sidecar.record_checksums();
 
 DROP TABLE ledger;
-DROP FUNCTION nodes(text);

@@ -1,11 +1,5 @@
 -- stale_prepared_xacts() on real Citus: an application's prepared transaction on a worker is
 -- listed with its node and the statement to end it; nothing is run.
-CREATE FUNCTION nodes(t text) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(x, ''), t) FROM (
-      SELECT replace(t, nodename || ':' || nodeport,
-                     CASE WHEN groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY nodeid) - 1) END) AS x
-        FROM pg_dist_node) r WHERE x <> t
-$$;
 SELECT nodeport AS w1port FROM pg_dist_node WHERE groupid <> 0 ORDER BY nodeid LIMIT 1 \gset
 SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY[
   $$BEGIN; CREATE TABLE IF NOT EXISTS app_queue (id int); INSERT INTO app_queue VALUES (1); PREPARE TRANSACTION 'billing_batch_2026_11_22'$$], false);
@@ -15,7 +9,6 @@ SELECT result AS still_prepared_on_worker1
   FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY['SELECT count(*) FROM pg_prepared_xacts'], false);
 SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY[$$ROLLBACK PREPARED 'billing_batch_2026_11_22'$$], false);
 SELECT count(*) AS left_over FROM citus_sidecar.stale_prepared_xacts('0');
-DROP FUNCTION nodes(text);
 
 -- metrics() on real Citus also reports shard-size skew per colocation group (from citus_shards)
 CREATE TABLE skewed (tenant_id bigint NOT NULL, id bigint NOT NULL, PRIMARY KEY (tenant_id, id));
