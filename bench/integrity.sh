@@ -40,26 +40,11 @@ END
 $$;
 ANALYZE;
 SQL
-measure() {  # measure SQL -> milliseconds of the best of 3 runs
-    pq "$port" -d postgres -At <<SQL
-DO \$\$
-DECLARE t0 timestamptz; best float8 := 'infinity';
-BEGIN
-  FOR i IN 1..3 LOOP
-    t0 := clock_timestamp();
-    $1;
-    best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
-  END LOOP;
-  RAISE NOTICE '%', round(best::numeric, 1);
-END
-\$\$;
-SQL
-}
 shards=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM pg_dist_shard")
 issues=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
-catalog_ms=$(measure "PERFORM count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')" 2>&1 | sed -n 's/.*NOTICE:  //p')
+catalog_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
 pq "$port" -d postgres -c "SELECT count(*) FROM citus_sidecar.record_checksums()" >/dev/null   # the baseline snapshot
-cycle_ms=$(measure "PERFORM count(*) FROM citus_sidecar.record_checksums()" 2>&1 | sed -n 's/.*NOTICE:  //p')
+cycle_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.record_checksums()")
 printf '%-62s %10s\n' "measurement" "ms"
 printf '%-62s %10s\n' "catalog checks, $shards shards ($issues issues)" "$catalog_ms"
 printf '%-62s %10s\n' "one checksum worker cycle, $shards shards" "$cycle_ms"

@@ -20,24 +20,9 @@ CREATE TABLE events (tenant_id bigint NOT NULL, id bigint NOT NULL, PRIMARY KEY 
 SELECT create_distributed_table('events', 'tenant_id', shard_count => 32);
 INSERT INTO events SELECT g % 1000, g FROM generate_series(1, 100000) g;
 SQL
-best() {
-    pq "$COORD_PORT" -d bench -At 2>&1 <<SQL | sed -n 's/.*NOTICE:  //p'
-DO \$\$
-DECLARE t0 timestamptz; best float8 := 'infinity';
-BEGIN
-  FOR i IN 1..5 LOOP
-    t0 := clock_timestamp();
-    PERFORM $1;
-    best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
-  END LOOP;
-  RAISE NOTICE '%', round(best::numeric, 1);
-END
-\$\$;
-SQL
-}
 printf '%-52s %10s\n' "measurement (3 nodes, best of 5)" "ms"
-printf '%-52s %10s\n' "stale_prepared_xacts('0'), 6 prepared xacts" "$(best "count(*) FROM citus_sidecar.stale_prepared_xacts('0')")"
-printf '%-52s %10s\n' "metrics()" "$(best "citus_sidecar.metrics()")"
+printf '%-52s %10s\n' "stale_prepared_xacts('0'), 6 prepared xacts" "$(best_ms "$COORD_PORT" bench 5 "count(*) FROM citus_sidecar.stale_prepared_xacts('0')")"
+printf '%-52s %10s\n' "metrics()" "$(best_ms "$COORD_PORT" bench 5 "citus_sidecar.metrics()")"
 for p in "$WORKER1_PORT" "$WORKER2_PORT"; do
     for i in 1 2 3; do pq "$p" -d bench -c "ROLLBACK PREPARED 'app_${p}_${i}'" >/dev/null; done
 done

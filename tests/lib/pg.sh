@@ -99,3 +99,22 @@ run_goldens() {
     [ $rc -eq 0 ] || [ "$GOLDEN_FAILED" -gt 0 ] || GOLDEN_FAILED=$#
     GOLDEN_PASSED=$(( $# - GOLDEN_FAILED ))
 }
+
+# best_ms PORT DB RUNS EXPR: milliseconds of the fastest of RUNS evaluations of the SQL expression
+# EXPR, timed inside the server (for the bench/ scripts).
+best_ms() {
+    local port="$1" db="$2" runs="$3" expr="$4"
+    pq "$port" -d "$db" -At 2>&1 <<SQL | sed -n 's/.*NOTICE:  //p'
+DO \$\$
+DECLARE t0 timestamptz; best float8 := 'infinity';
+BEGIN
+  FOR i IN 1..$runs LOOP
+    t0 := clock_timestamp();
+    PERFORM $expr;
+    best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
+  END LOOP;
+  RAISE NOTICE '%', round(best::numeric, 1);
+END
+\$\$;
+SQL
+}
