@@ -36,7 +36,8 @@ static CHECKSUM_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(60);
 /// `citus_sidecar.history_retention`: hours of expected or acknowledged changes to keep.
 static HISTORY_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(168);
 
-/// `citus_sidecar.database`: where the checksum worker runs (the coordinator's Citus database).
+/// `citus_sidecar.database`: where the checksum worker runs (the coordinator's Citus databases,
+/// comma-separated).
 static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 /// `citus_sidecar.tenant_share_threshold`: percent of the cluster's load above which
@@ -90,8 +91,8 @@ pub fn init() {
     );
     GucRegistry::define_string_guc(
         c"citus_sidecar.database",
-        c"The database the checksum worker runs in; empty for no worker.",
-        c"Set it to the database where Citus and citus-sidecar are installed on the coordinator.",
+        c"The databases the checksum worker runs in, comma-separated; empty for none.",
+        c"Set it to the databases where Citus and citus-sidecar are installed on the coordinator.",
         &DATABASE,
         GucContext::Postmaster,
         GucFlags::default(),
@@ -213,12 +214,18 @@ pub fn history_retention_hours() -> i32 {
     HISTORY_RETENTION.get()
 }
 
-/// The configured database, None when empty.
-pub fn worker_database() -> Option<String> {
+/// The configured databases (a comma-separated list; empty for none).
+pub fn worker_databases() -> Vec<String> {
     DATABASE
         .get()
-        .map(|s| s.to_string_lossy().trim().to_string())
-        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.to_string_lossy()
+                .split(',')
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The guard's mode. Cheap: reads an int.

@@ -1,5 +1,6 @@
 //! The checksum background worker. A launcher (connected to no database, so a missing database
-//! is a log line, not a crash loop) starts one worker in `citus_sidecar.database`; that worker
+//! is a log line, not a crash loop) starts one worker per database in `citus_sidecar.database`
+//! (a comma-separated list) and starts it again if it stops; each worker
 //! takes a snapshot of the metadata checksums every `citus_sidecar.checksum_interval`
 //! (monitor::snapshot). It idles, and says so once, where the extension or Citus is missing or
 //! on a node that is not the coordinator; skips while in recovery; runs each snapshot in a
@@ -8,13 +9,17 @@
 
 use std::time::Duration;
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use std::collections::{BTreeMap, BTreeSet};
+
+use pgrx::bgworkers::{
+    BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus, DynamicBackgroundWorker, SignalWakeFlags,
+};
 use pgrx::prelude::*;
 
 use crate::{gucs, monitor};
 
 pub fn init() {
-    if gucs::worker_database().is_none() {
+    if gucs::worker_databases().is_empty() {
         return;
     }
     BackgroundWorkerBuilder::new("citus_sidecar launcher")
@@ -41,9 +46,10 @@ fn reload_if_asked() {
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn citus_sidecar_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    // No database: only shared catalogs, enough to see whether the configured database exists.
+    // No database: only shared catalogs, enough to see whether the configured databases exist.
     BackgroundWorker::connect_worker_to_spi(None, None);
-    let mut said_missing = false;
+    let mut workers: BTreeMap<String, DynamicBackgroundWorker> = BTreeMap::new();
+    let mut said_missing: BTreeSet<String> = BTreeSet::new();
     let mut first = true;
     loop {
         let wait = if first { Duration::from_millis(10) } else { interval().max(Duration::from_secs(10)) };
@@ -52,34 +58,39 @@ pub extern "C-unwind" fn citus_sidecar_launcher_main(_arg: pg_sys::Datum) {
             break;
         }
         reload_if_asked();
-        let Some(db) = gucs::worker_database() else { continue };
-        let exists = BackgroundWorker::transaction(|| database_exists(&db));
-        if !exists {
-            if !said_missing {
-                log!("citus_sidecar: database \"{db}\" (citus_sidecar.database) does not exist; the checksum worker waits for it");
-                said_missing = true;
+        for db in gucs::worker_databases() {
+            let running = workers
+                .get(&db)
+                .is_some_and(|h| matches!(h.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted)));
+            if running {
+                continue;
             }
-            continue;
-        }
-        said_missing = false;
-        let started = BackgroundWorkerBuilder::new("citus_sidecar checksum worker")
-            .set_type("citus_sidecar checksum worker")
-            .set_function("citus_sidecar_worker_main")
-            .set_library("citus_sidecar")
-            .enable_spi_access()
-            .set_extra(&db)
-            // SAFETY: reading this process's pid.
-            .set_notify_pid(unsafe { pg_sys::MyProcPid })
-            .load_dynamic();
-        match started {
-            Ok(handle) => {
-                let _ = handle.wait_for_shutdown();
-                if BackgroundWorker::sigterm_received() {
-                    break;
+            let exists = BackgroundWorker::transaction(|| database_exists(&db));
+            if !exists {
+                if said_missing.insert(db.clone()) {
+                    log!("citus_sidecar: database \"{db}\" (citus_sidecar.database) does not exist; the checksum worker waits for it");
                 }
-                log!("citus_sidecar: the checksum worker for \"{db}\" stopped; starting it again after citus_sidecar.checksum_interval");
+                continue;
             }
-            Err(e) => log!("citus_sidecar: could not start the checksum worker: {e:?}"),
+            said_missing.remove(&db);
+            if workers.contains_key(&db) {
+                log!("citus_sidecar: the checksum worker for \"{db}\" stopped; starting it again");
+            }
+            let started = BackgroundWorkerBuilder::new("citus_sidecar checksum worker")
+                .set_type("citus_sidecar checksum worker")
+                .set_function("citus_sidecar_worker_main")
+                .set_library("citus_sidecar")
+                .enable_spi_access()
+                .set_extra(&db)
+                // SAFETY: reading this process's pid.
+                .set_notify_pid(unsafe { pg_sys::MyProcPid })
+                .load_dynamic();
+            match started {
+                Ok(handle) => {
+                    workers.insert(db, handle);
+                }
+                Err(e) => log!("citus_sidecar: could not start the checksum worker for \"{db}\": {e:?}"),
+            }
         }
     }
 }

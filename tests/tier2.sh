@@ -40,7 +40,7 @@ fi
 # started once (no restart loop).
 worker_ok=1
 port3="$(free_port)"
-pg_start "$tmp/worker" "$port3" "citus_sidecar" "citus_sidecar.database = 'postgres'" "citus_sidecar.checksum_interval = 1" || exit 1
+pg_start "$tmp/worker" "$port3" "citus_sidecar" "citus_sidecar.database = 'postgres, no_such_db'" "citus_sidecar.checksum_interval = 1" || exit 1
 pq "$port3" -d postgres -f tests/citus_double/citus_double.sql >/dev/null
 pq "$port3" -d postgres -c 'CREATE EXTENSION "citus-sidecar"' \
    -c "CREATE TABLE users (user_id bigint PRIMARY KEY)" \
@@ -71,6 +71,8 @@ pq "$port3" -d postgres -c "ALTER SYSTEM SET citus_sidecar.checksum_interval = 1
 pq "$port3" -d postgres -c 'DROP EXTENSION "citus-sidecar"' >/dev/null
 if wait_for 20 grep -q 'the extension or Citus is not installed in "postgres"; the checksum worker idles' "$tmp/worker.log"; then
     echo "  ok     worker_idles_after_drop_extension"; else echo "  FAILED worker_idles_after_drop_extension"; worker_ok=0; fi
+missing=$(grep -c 'database "no_such_db" (citus_sidecar.database) does not exist; the checksum worker waits for it' "$tmp/worker.log")
+if [ "$missing" = 1 ]; then echo "  ok     worker_missing_database_said_once"; else echo "  FAILED worker_missing_database_said_once ($missing)"; worker_ok=0; fi
 starts=$(grep -c 'checksum worker started in database "postgres"' "$tmp/worker.log")
 if [ "$starts" = 1 ]; then echo "  ok     worker_started_once"; else echo "  FAILED worker_started_once ($starts starts)"; worker_ok=0; fi
 [ $worker_ok = 1 ] || { echo "---- worker log ----"; grep -i sidecar "$tmp/worker.log" | tail -20; }
