@@ -258,6 +258,7 @@ fn tenant_load_top(
         name!(tenant, String),
         name!(source, String),
         name!(load, f64),
+        name!(cpu_seconds, Option<f64>),
         name!(share_percent, f64),
         name!(shard_id, Option<i64>),
         name!(node, Option<String>),
@@ -280,22 +281,30 @@ fn tenant_load_top(
     let table_of: BTreeMap<i32, (String, String)> = groups.iter().map(|(g, t, c)| (*g, (t.clone(), c.clone()))).collect();
     let tracking = tenant_tracking_on();
     let mut loads: Vec<(i32, TenantLoad)> = Vec::new();
+    let mut cpu: BTreeMap<(String, String), f64> = BTreeMap::new();
     let mut scanned_rows = 0.0_f64;
     let source;
     if tracking {
         source = "citus_stat_tenants (queries)";
-        let rows: Vec<(i32, String, f64)> = Spi::connect(|c| {
+        let rows: Vec<(i32, String, f64, f64)> = Spi::connect(|c| {
             c.select(
-                "SELECT colocation_id, tenant_attribute, sum(query_count_in_this_period + query_count_in_last_period)::float8 \
+                "SELECT colocation_id, tenant_attribute, sum(query_count_in_this_period + query_count_in_last_period)::float8, \
+                        sum(cpu_usage_in_this_period + cpu_usage_in_last_period)::float8 \
                    FROM pg_catalog.citus_stat_tenants(return_all_tenants => true) GROUP BY 1, 2",
                 None,
                 &[],
             )
-            .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??, r.get::<f64>(3).ok()??))).collect())
+            .map(|rows| {
+                rows.filter_map(|r| {
+                    Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??, r.get::<f64>(3).ok()??, r.get::<f64>(4).ok().flatten().unwrap_or(0.0)))
+                })
+                .collect()
+            })
             .unwrap_or_default()
         });
-        for (group, tenant, amount) in rows {
+        for (group, tenant, amount, seconds) in rows {
             if let Some((table, _)) = table_of.get(&group) {
+                cpu.insert((table.clone(), tenant.clone()), seconds);
                 loads.push((group, TenantLoad { table: table.clone(), tenant, amount, shard: None, node: None }));
             }
         }
@@ -397,6 +406,7 @@ fn tenant_load_top(
             l.tenant.clone(),
             source.to_string(),
             l.amount,
+            cpu.get(&(l.table.clone(), l.tenant.clone())).copied(),
             (share * 100.0).round() / 100.0,
             l.shard,
             l.node.as_ref().map(|(h, p)| format!("{h}:{p}")),

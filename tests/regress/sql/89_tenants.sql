@@ -13,9 +13,9 @@ SELECT rank, table_name, tenant, source, load, share_percent, shard_id, no_port(
 
 -- tracking on (the test double reads citus_stat_tenants from a table): a hot tenant tops the list
 SET citus.stat_tenants_track = 'all';
-INSERT INTO citus_double.stat_tenants (colocation_id, tenant_attribute, query_count_in_this_period, query_count_in_last_period)
-VALUES (1, '42', 9000, 800), (1, '7', 300, 50), (1, '8', 100, 10), (1, '9', 90, 0);
-SELECT rank, tenant, source, load, share_percent, shard_id, recommendation IS NOT NULL AS isolate
+INSERT INTO citus_double.stat_tenants (colocation_id, tenant_attribute, query_count_in_this_period, query_count_in_last_period, cpu_usage_in_this_period)
+VALUES (1, '42', 9000, 800, 12.5), (1, '7', 300, 50, 0.4), (1, '8', 100, 10, 0.1), (1, '9', 90, 0, 0.1);
+SELECT rank, tenant, source, load, cpu_seconds, share_percent, shard_id, recommendation IS NOT NULL AS isolate
   FROM citus_sidecar.tenant_load_top();
 SET citus_sidecar.tenant_share_threshold = 50;
 SELECT tenant, share_percent, recommendation IS NOT NULL AS isolate FROM citus_sidecar.tenant_load_top(2);
