@@ -4,7 +4,9 @@
 //!
 //! A file, not a table: a blocked statement's transaction aborts, and its record must survive
 //! that. Each record is one `write` with O_APPEND, so concurrent backends never interleave.
-//! Read it with the view `citus_sidecar.guard_decisions`; only superusers can clear it.
+//! Read it with the view `citus_sidecar.guard_decisions`; only superusers can clear it. When it
+//! grows past `citus_sidecar.decision_log_size` megabytes it is rotated: the file becomes
+//! `decisions.jsonl.1` (replacing the previous one) and a new file starts.
 
 use std::ffi::CStr;
 use std::io::Write;
@@ -13,6 +15,19 @@ use std::path::PathBuf;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use sidecar_rules::record::Decision;
+
+/// The current file and the rotated one, oldest first: what the log holds.
+pub fn files() -> [PathBuf; 2] {
+    let current = path();
+    let mut rotated = current.clone().into_os_string();
+    rotated.push(".1");
+    [PathBuf::from(rotated), current]
+}
+
+/// Every record, oldest first.
+pub fn read_all() -> String {
+    files().iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect::<Vec<_>>().join("")
+}
 
 pub fn path() -> PathBuf {
     // SAFETY: DataDir is set for every backend before any query runs.
@@ -55,7 +70,12 @@ pub fn record(subject: &str, table: Option<&str>, rules: &[&str], verdict: &str,
     }
     .to_json_line();
     let path = path();
+    let limit = crate::gucs::decision_log_size_mb() as u64 * 1024 * 1024;
     let result = std::fs::create_dir_all(path.parent().expect("has a parent")).and_then(|_| {
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() >= limit) {
+            let [rotated, _] = files();
+            std::fs::rename(&path, rotated)?;
+        }
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
         f.write_all(line.as_bytes())
     });

@@ -40,6 +40,9 @@ static HISTORY_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(168);
 /// comma-separated).
 static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
+/// `citus_sidecar.decision_log_size`: megabytes of the decision log before it is rotated.
+static DECISION_LOG_SIZE: GucSetting<i32> = GucSetting::<i32>::new(64);
+
 /// `citus_sidecar.tenant_share_threshold`: percent of the cluster's load above which
 /// tenant_load_top() recommends isolating a tenant.
 static TENANT_SHARE: GucSetting<f64> = GucSetting::<f64>::new(5.0);
@@ -49,6 +52,16 @@ static TENANT_SHARE: GucSetting<f64> = GucSetting::<f64>::new(5.0);
 static SHARD_SKEW: GucSetting<f64> = GucSetting::<f64>::new(1.5);
 
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"citus_sidecar.decision_log_size",
+        c"Megabytes of the guard's decision log before it is rotated.",
+        c"The log keeps the current file and one rotated file, so it holds at most about twice this.",
+        &DECISION_LOG_SIZE,
+        1,
+        1024 * 1024,
+        GucContext::Sighup,
+        GucFlags::UNIT_MB,
+    );
     GucRegistry::define_float_guc(
         c"citus_sidecar.shard_skew_threshold",
         c"Largest over median shard size above which hot_shards() flags a colocation group.",
@@ -196,6 +209,10 @@ pub fn hatches() -> Vec<sidecar_rules::hatch::Hatch> {
 /// The setting's raw value, for allow_once() to append to.
 pub fn allow_once_raw() -> String {
     ALLOW_ONCE.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub fn decision_log_size_mb() -> i32 {
+    DECISION_LOG_SIZE.get()
 }
 
 pub fn shard_skew_threshold() -> f64 {

@@ -123,7 +123,7 @@ fn layouts(tables: &[String]) -> BTreeMap<String, Vec<ShardLayout>> {
 fn explanations(since: Option<i64>) -> (BTreeMap<String, String>, Option<String>, bool) {
     let mut by_table = BTreeMap::new();
     let mut hatch = false;
-    let text = std::fs::read_to_string(crate::decisions::path()).unwrap_or_default();
+    let text = crate::decisions::read_all();
     for line in text.lines().rev() {
         let at = field_i64(line, "\"at\":");
         if let (Some(since), Some(at)) = (since, at) {

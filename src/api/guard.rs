@@ -62,7 +62,7 @@ fn allow_once(rule: Option<&str>, reason: Option<&str>) {
 /// citus_sidecar.guard_decisions).
 #[pg_extern(volatile, parallel_safe)]
 fn decision_log() -> SetOfIterator<'static, String> {
-    let text = std::fs::read_to_string(crate::decisions::path()).unwrap_or_default();
+    let text = crate::decisions::read_all();
     let lines: Vec<String> = text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect();
     SetOfIterator::new(lines)
 }
@@ -71,11 +71,12 @@ fn decision_log() -> SetOfIterator<'static, String> {
 #[pg_extern(volatile, parallel_unsafe)]
 fn clear_decisions() -> i64 {
     require_superuser("clear the guard's decision log");
-    let path = crate::decisions::path();
-    let n = std::fs::read_to_string(&path).map(|t| t.lines().count()).unwrap_or(0);
-    if path.exists() {
-        if let Err(e) = std::fs::write(&path, b"") {
-            error!("could not clear {}: {e}", path.display());
+    let n = crate::decisions::read_all().lines().count();
+    for path in crate::decisions::files() {
+        if path.exists() {
+            if let Err(e) = std::fs::write(&path, b"") {
+                error!("could not clear {}: {e}", path.display());
+            }
         }
     }
     n as i64

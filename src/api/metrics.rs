@@ -18,7 +18,7 @@ fn metrics() -> String {
 
     // Guard decisions, from the decision log (since it was last cleared).
     let mut decisions: BTreeMap<(String, String), u64> = BTreeMap::new();
-    let text = std::fs::read_to_string(crate::decisions::path()).unwrap_or_default();
+    let text = crate::decisions::read_all();
     for line in text.lines() {
         if let Some((rules, verdict)) = rules_and_verdict(line) {
             if rules.is_empty() {
