@@ -15,13 +15,13 @@ source tests/lib/cluster.sh
 trap pg_cleanup EXIT
 
 if have_citus; then
-    echo "== starting a real Citus cluster: coordinator + 2 workers, shared_preload_libraries = 'citus,citus_sidecar'"
+    echo "== starting a real Citus cluster: coordinator + 2 workers, shared_preload_libraries = 'citus,citus-sidecar'"
     cluster_start demo
     port=$COORD_PORT
 else
     echo "Citus is not installed here, so this demo runs on the Citus TEST DOUBLE (tests/citus_double), not real Citus."
     tmp="$(pg_tempdir)"; port="$(free_port)"
-    pg_start "$tmp/data" "$port" "citus_sidecar"
+    pg_start "$tmp/data" "$port" "citus-sidecar"
     pq "$port" -d postgres -c "CREATE DATABASE demo"
     pq "$port" -d demo -f tests/citus_double/citus_double.sql >/dev/null
     pq "$port" -d demo -c 'CREATE EXTENSION "citus-sidecar"'

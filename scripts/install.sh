@@ -1,21 +1,45 @@
 #!/usr/bin/env bash
-# Builds citus-sidecar and installs it into the PostgreSQL 15 found by pg_config.
-#   scripts/install.sh            release build (what the docker image ships)
-#   scripts/install.sh --debug    faster build, for tests
-# The shared library is installed as citus_sidecar.so: that is the name in
-# shared_preload_libraries = 'citus,citus_sidecar'.
+# Builds citus-sidecar and installs it into the PostgreSQL that PG_CONFIG names (15, 16, 17 or 18).
+#   scripts/install.sh                                           release build, Debian's PostgreSQL 15
+#   PG_CONFIG=/usr/lib/postgresql/18/bin/pg_config scripts/install.sh   another PostgreSQL
+#   scripts/install.sh --debug                                   faster build, for tests
+# It is `cargo pgrx install` for the right pgNN feature, plus the compatibility name citus_sidecar.so:
+# shared_preload_libraries = 'citus,citus-sidecar' (pgrx's name) and 'citus,citus_sidecar'
+# (0.1.0's name) load the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 export PATH="$HOME/.cargo/bin:$PATH"
 profile=(--release)
 [ "${1:-}" = "--debug" ] && profile=()
-cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG" --features pg15 --no-default-features >/tmp/citus-sidecar-install.log 2>&1 || {
-    cat /tmp/citus-sidecar-install.log >&2
+
+version="$("$PG_CONFIG" --version)"                 # "PostgreSQL 18.6"
+major="$(sed -E 's/^PostgreSQL ([0-9]+).*/\1/' <<<"$version")"
+case "$major" in
+    15|16|17|18) ;;
+    *) echo "install.sh: $PG_CONFIG is $version; citus-sidecar builds for PostgreSQL 15, 16, 17 and 18" >&2; exit 1 ;;
+esac
+
+# pgrx builds against the pg_config it was initialised with for this major: register this one,
+# keeping the others.
+PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
+if ! grep -qs "^pg$major = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
+    args=("--pg$major=$PG_CONFIG")
+    if [ -f "$PGRX_HOME/config.toml" ]; then
+        while IFS= read -r line; do
+            m="$(sed -nE 's/^pg([0-9]+) = "(.*)"$/\1/p' <<<"$line")"
+            p="$(sed -nE 's/^pg([0-9]+) = "(.*)"$/\2/p' <<<"$line")"
+            [ -n "$m" ] && [ "$m" != "$major" ] && [ -x "$p" ] && args+=("--pg$m=$p")
+        done <"$PGRX_HOME/config.toml"
+    fi
+    cargo pgrx init "${args[@]}" >/dev/null
+fi
+
+log="${TMPDIR:-/tmp}/citus-sidecar-install-pg$major.log"
+cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG" --no-default-features --features "pg$major" >"$log" 2>&1 || {
+    cat "$log" >&2
     exit 1
 }
-# cargo-pgrx names the library after the control file (citus-sidecar.so); PostgreSQL loads it
-# as citus_sidecar, the name module_pathname and shared_preload_libraries use.
 libdir="$("$PG_CONFIG" --pkglibdir)"
-mv -f "$libdir/citus-sidecar.so" "$libdir/citus_sidecar.so"
-echo "installed $libdir/citus_sidecar.so and $("$PG_CONFIG" --sharedir)/extension/citus-sidecar*"
+ln -sfn citus-sidecar.so "$libdir/citus_sidecar.so"
+echo "installed $libdir/citus-sidecar.so (and citus_sidecar.so, the same file) and $("$PG_CONFIG" --sharedir)/extension/citus-sidecar* for $version"

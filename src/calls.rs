@@ -26,14 +26,17 @@ use crate::{decisions, facts, report};
 // node visited. The walk only reads tags and OIDs; the callback neither allocates (unless it
 // finds a watched call) nor panics, and keeps no value with a destructor on the stack.
 unsafe extern "C" {
-    #[link_name = "query_tree_walker"]
+    // PostgreSQL 16 made these macros over `*_impl` functions with the same signature.
+    #[cfg_attr(feature = "pg15", link_name = "query_tree_walker")]
+    #[cfg_attr(not(feature = "pg15"), link_name = "query_tree_walker_impl")]
     fn pg_query_tree_walker(
         query: *mut pg_sys::Query,
         walker: unsafe extern "C" fn(*mut pg_sys::Node, *mut c_void) -> bool,
         context: *mut c_void,
         flags: std::ffi::c_int,
     ) -> bool;
-    #[link_name = "expression_tree_walker"]
+    #[cfg_attr(feature = "pg15", link_name = "expression_tree_walker")]
+    #[cfg_attr(not(feature = "pg15"), link_name = "expression_tree_walker_impl")]
     fn pg_expression_tree_walker(
         node: *mut pg_sys::Node,
         walker: unsafe extern "C" fn(*mut pg_sys::Node, *mut c_void) -> bool,
@@ -293,7 +296,15 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
         }
         // Routing replaced the call's function OID, so PostgreSQL checked EXECUTE on
         // guarded_call, not on Citus's function: check it here, and tell object-access hooks.
+        #[cfg(feature = "pg15")]
         let acl = pg_sys::pg_proc_aclcheck(target, pg_sys::GetUserId(), pg_sys::ACL_EXECUTE as pg_sys::AclMode);
+        #[cfg(not(feature = "pg15"))]
+        let acl = pg_sys::object_aclcheck(
+            pg_sys::ProcedureRelationId,
+            target,
+            pg_sys::GetUserId(),
+            pg_sys::ACL_EXECUTE as pg_sys::AclMode,
+        );
         if acl != pg_sys::AclResult::ACLCHECK_OK {
             pg_sys::aclcheck_error(acl, pg_sys::ObjectType::OBJECT_FUNCTION, pg_sys::get_func_name(target));
         }

@@ -1,5 +1,5 @@
 //! citus-sidecar: loaded beside Citus on the coordinator (`shared_preload_libraries =
-//! 'citus,citus_sidecar'`), it validates distribution DDL against the live Citus metadata
+//! 'citus,citus-sidecar'`), it validates distribution DDL against the live Citus metadata
 //! before Citus runs it.
 //!
 //! This file only wires modules. The rules live in the pgrx-free `sidecar-rules` crate; the
@@ -27,7 +27,24 @@ mod origin;
 mod report;
 mod worker;
 
-::pgrx::pg_module_magic!(name = c"citus_sidecar", version = c"0.1.0");
+::pgrx::pg_module_magic!(name = c"citus-sidecar", version = c"0.2.0");
+
+/// The name this library was loaded under (`citus-sidecar`, or the compatibility name
+/// `citus_sidecar`: scripts/install.sh installs both as one file), for background workers,
+/// which load it again by name.
+pub fn library_name() -> String {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the dynamic loader's tables.
+    let found = unsafe { libc::dladdr(library_name as *const std::ffi::c_void, &mut info) } != 0;
+    if found && !info.dli_fname.is_null() {
+        // SAFETY: a NUL-terminated path owned by the loader.
+        let path = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
+        if let Some(stem) = std::path::Path::new(&path).file_stem() {
+            return stem.to_string_lossy().into_owned();
+        }
+    }
+    "citus-sidecar".to_string()
+}
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
@@ -36,11 +53,11 @@ pub extern "C-unwind" fn _PG_init() {
     if !preloading {
         ErrorReport::new(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "citus_sidecar can only be loaded via shared_preload_libraries",
+            "citus-sidecar can only be loaded via shared_preload_libraries",
             "_PG_init",
         )
         .set_detail("Its guard hooks must be installed when the server starts, after Citus's.")
-        .set_hint("Add this line to postgresql.conf and restart: shared_preload_libraries = 'citus,citus_sidecar'")
+        .set_hint("Add this line to postgresql.conf and restart: shared_preload_libraries = 'citus,citus-sidecar'")
         .report(PgLogLevel::ERROR);
         return;
     }

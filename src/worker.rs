@@ -25,7 +25,7 @@ pub fn init() {
     BackgroundWorkerBuilder::new("citus_sidecar launcher")
         .set_type("citus_sidecar launcher")
         .set_function("citus_sidecar_launcher_main")
-        .set_library("citus_sidecar")
+        .set_library(&crate::library_name())
         .enable_spi_access()
         .set_restart_time(Some(Duration::from_secs(60)))
         .load();
@@ -79,7 +79,7 @@ pub extern "C-unwind" fn citus_sidecar_launcher_main(_arg: pg_sys::Datum) {
             let started = BackgroundWorkerBuilder::new("citus_sidecar checksum worker")
                 .set_type("citus_sidecar checksum worker")
                 .set_function("citus_sidecar_worker_main")
-                .set_library("citus_sidecar")
+                .set_library(&crate::library_name())
                 .enable_spi_access()
                 .set_extra(&db)
                 // SAFETY: reading this process's pid.

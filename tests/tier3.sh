@@ -15,7 +15,7 @@ if ! have_citus; then
     echo "tier3: 0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-echo "tier3: real Citus $(grep -h default_version "$("$PG_BIN/pg_config" --sharedir)/extension/citus.control" | cut -d"'" -f2) cluster"
+echo "tier3: real Citus $(grep -h default_version "$("$PG_CONFIG" --sharedir)/extension/citus.control" | cut -d"'" -f2) cluster"
 cluster_start sidecar_cluster || { echo "tier3: 0 passed, 1 failed"; exit 1; }
 echo "tier3: coordinator 127.0.0.1:$COORD_PORT, workers :$WORKER1_PORT :$WORKER2_PORT"
 

@@ -309,7 +309,10 @@ impl Checker<'_> {
         let c = CString::new(table).ok()?;
         // SAFETY: a name lookup without a lock; a missing table gives InvalidOid.
         let relid = unsafe {
+            #[cfg(feature = "pg15")]
             let names = pg_sys::stringToQualifiedNameList(c.as_ptr());
+            #[cfg(not(feature = "pg15"))]
+            let names = pg_sys::stringToQualifiedNameList(c.as_ptr(), std::ptr::null_mut());
             let rv = pg_sys::makeRangeVarFromNameList(names);
             pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut())
         };

@@ -1,4 +1,4 @@
-# A real Citus 13.2 cluster on loopback: a coordinator and two workers, each in its own temp
+# A real Citus cluster (13.2 on PostgreSQL 15, 14.0 on 16-18) on loopback: a coordinator and two workers, each in its own temp
 # directory, citus_sidecar preloaded after citus on every node and created on the coordinator.
 # Requires citus.so (see README, "The real-Citus tier"). Sourced after tests/lib/pg.sh.
 #   cluster_start DBNAME   sets COORD_PORT, WORKER1_PORT, WORKER2_PORT
@@ -10,12 +10,18 @@ CLUSTER_CONF=(
     "citus.stat_tenants_track = 'all'"
 )
 
+# This machine's PostgreSQL builds only let listed output plugins decode; Citus's online shard
+# moves decode with its own plugin.
+if "$PG_BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+    CLUSTER_CONF+=("output_plugin_libraries = 'pgoutput, test_decoding, citus'")
+fi
+
 cluster_start() {
     local db="$1" tmp p
     tmp="$(pg_tempdir)"
     COORD_PORT="$(free_port)"; WORKER1_PORT="$(free_port)"; WORKER2_PORT="$(free_port)"
     for p in "$COORD_PORT" "$WORKER1_PORT" "$WORKER2_PORT"; do
-        pg_start "$tmp/n$p" "$p" "citus,citus_sidecar" "${CLUSTER_CONF[@]}" || return 1
+        pg_start "$tmp/n$p" "$p" "citus,citus-sidecar" "${CLUSTER_CONF[@]}" || return 1
         pq "$p" -d postgres -c "CREATE DATABASE $db" || return 1
         pq "$p" -d "$db" -c "CREATE EXTENSION citus" || return 1
     done

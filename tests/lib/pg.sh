@@ -1,10 +1,13 @@
-# Shared shell helpers: throwaway PostgreSQL 15 servers on free loopback ports, run as the
+# Shared shell helpers: throwaway PostgreSQL servers on free loopback ports, run as the
 # postgres OS user (PostgreSQL refuses to run as root). Sourced by scripts/demo.sh and the
 # test tiers. Never touches a system cluster: every server lives in its own temp directory.
+# PG_CONFIG picks the PostgreSQL (default: Debian's 15).
 
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+PG_BIN="${PG_BIN:-$("$PG_CONFIG" --bindir)}"
+PG_MAJOR="$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
 PG_OS_USER="${PG_OS_USER:-postgres}"
-CITUS_SO="${CITUS_SO:-$("$PG_BIN/pg_config" --pkglibdir)/citus.so}"   # override to test the no-Citus paths
+CITUS_SO="${CITUS_SO:-$("$PG_CONFIG" --pkglibdir)/citus.so}"   # override to test the no-Citus paths
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE   # or re-thrown errors carry a backtrace in DETAIL
 export PGUSER=postgres PGHOST=127.0.0.1 PGCONNECT_TIMEOUT=5
 
@@ -81,7 +84,7 @@ pq() {
 run_goldens() {
     local inputdir="$1" port="$2" db="$3" out="$4"; shift 4
     local pg_regress rc t
-    pg_regress="$("$PG_BIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress"
+    pg_regress="$("$PG_CONFIG" --pgxs | xargs dirname)/../test/regress/pg_regress"
     mkdir -p "$out"
     "$pg_regress" --use-existing --host=127.0.0.1 --port="$port" --user=postgres \
         --dbname="$db" --bindir="$PG_BIN" --inputdir="$inputdir" --outputdir="$out" "$@" \
@@ -95,7 +98,8 @@ run_goldens() {
     if [ $rc -ne 0 ] && [ -f "$out/regression.diffs" ]; then
         echo "---- regression.diffs ----"; cat "$out/regression.diffs"
     fi
-    GOLDEN_FAILED=$(grep -cE 'FAILED' "$out/pg_regress.log" || true)
+    # PostgreSQL 15's pg_regress says "... FAILED"; 16+ print TAP ("not ok N - test").
+    GOLDEN_FAILED=$(grep -cE 'FAILED|^not ok ' "$out/pg_regress.log" || true)
     [ $rc -eq 0 ] || [ "$GOLDEN_FAILED" -gt 0 ] || GOLDEN_FAILED=$#
     GOLDEN_PASSED=$(( $# - GOLDEN_FAILED ))
 }

@@ -1,4 +1,4 @@
--- Real Citus 13.2, coordinator + 2 workers, citus_sidecar preloaded after citus on every node.
+-- Real Citus (13.2 on PostgreSQL 15, 14.0 on 18), coordinator + 2 workers, citus-sidecar preloaded after citus.
 -- Citus keeps working exactly as before: distributing a table, a routed query, a multi-shard
 -- query, and a two-phase-commit write across shards on both workers.
 SELECT nodename, noderole, shouldhaveshards, hasmetadata, metadatasynced
