@@ -26,7 +26,11 @@ mod tests {
         let f = hand_edit("UPDATE", "pg_catalog.pg_dist_placement");
         assert_eq!(f.rule, RuleId::MetadataHandEdit);
         assert_eq!(f.sqlstate(), "SC008");
-        assert!(f.message.starts_with("UPDATE on pg_catalog.pg_dist_placement"));
-        assert!(f.hint.contains("citus_sidecar.allow_once('metadata-hand-edit'"));
+        assert!(f
+            .message
+            .starts_with("UPDATE on pg_catalog.pg_dist_placement"));
+        assert!(f
+            .hint
+            .contains("citus_sidecar.allow_once('metadata-hand-edit'"));
     }
 }

@@ -2,7 +2,9 @@
 //! against a simulated copy of the cluster. Nothing is executed; each statement sees the
 //! settings and the colocation groups the statements before it would have produced.
 
-use crate::distribution::{check_distribution_call, check_shard_count_setting, joins_existing_group};
+use crate::distribution::{
+    check_distribution_call, check_shard_count_setting, joins_existing_group,
+};
 use crate::facts::*;
 use crate::finding::{Finding, Severity};
 
@@ -25,7 +27,9 @@ impl Simulation {
     /// SET citus.shard_count = n (or RESET to `n`, the value it would return to).
     pub fn set_shard_count(&mut self, n: i32, how: &str) -> Vec<Finding> {
         self.settings.shard_count = n;
-        check_shard_count_setting(n, how, &self.cluster).into_iter().collect()
+        check_shard_count_setting(n, how, &self.cluster)
+            .into_iter()
+            .collect()
     }
 
     pub fn set_replication_factor(&mut self, n: i32) {
@@ -55,7 +59,10 @@ impl Simulation {
                 return findings;
             };
             let target = match colocate_with {
-                ColocateWith::Default => joins_existing_group(col, &self.cluster, &self.settings, *shard_count).map(|g| g.id),
+                ColocateWith::Default => {
+                    joins_existing_group(col, &self.cluster, &self.settings, *shard_count)
+                        .map(|g| g.id)
+                }
                 ColocateWith::None => None,
                 ColocateWith::Table(t) => self
                     .cluster
@@ -143,6 +150,9 @@ mod tests {
         // the fix joins users' group
         sim.set_shard_count(24, "SET");
         assert!(sim.distribute(&create("orders")).is_empty());
-        assert_eq!(sim.cluster.groups[0].tables, vec!["orders".to_string(), "users".to_string()]);
+        assert_eq!(
+            sim.cluster.groups[0].tables,
+            vec!["orders".to_string(), "users".to_string()]
+        );
     }
 }

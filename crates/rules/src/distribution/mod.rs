@@ -6,7 +6,11 @@ use crate::finding::{Finding, RuleId};
 use crate::MAX_SHARD_COUNT;
 
 /// All findings for one distribution call, most severe first.
-pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Settings) -> Vec<Finding> {
+pub fn check_distribution_call(
+    call: &DistCall,
+    cluster: &Cluster,
+    settings: &Settings,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     match call {
         DistCall::CreateDistributedTable {
@@ -32,7 +36,9 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
                     column_rules(call, col, &mut out);
                     let joins = joins_existing_group(col, cluster, settings, *shard_count);
                     if *colocate_with == ColocateWith::Default && joins.is_none() {
-                        if let Some(f) = breaks_colocation(call, table, col, cluster, settings, *shard_count) {
+                        if let Some(f) =
+                            breaks_colocation(call, table, col, cluster, settings, *shard_count)
+                        {
                             out.push(f);
                         }
                     }
@@ -42,7 +48,8 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
                         ColocateWith::Table(_) => false,
                     };
                     if new_group {
-                        if let Some(f) = shard_count_vs_nodes(call, effective, cluster.shard_nodes) {
+                        if let Some(f) = shard_count_vs_nodes(call, effective, cluster.shard_nodes)
+                        {
                             out.push(f);
                         }
                     }
@@ -88,7 +95,11 @@ pub fn check_distribution_call(call: &DistCall, cluster: &Cluster, settings: &Se
 /// populated hash colocation group has that shard count, every table distributed afterwards with
 /// `colocate_with` left at default starts a group of its own (and is blocked then).
 pub fn check_shard_count_setting(value: i32, how: &str, cluster: &Cluster) -> Option<Finding> {
-    let populated: Vec<&ColocationGroup> = cluster.groups.iter().filter(|g| !g.tables.is_empty()).collect();
+    let populated: Vec<&ColocationGroup> = cluster
+        .groups
+        .iter()
+        .filter(|g| !g.tables.is_empty())
+        .collect();
     if populated.is_empty() || populated.iter().any(|g| g.shard_count == value) {
         return None;
     }
@@ -97,7 +108,14 @@ pub fn check_shard_count_setting(value: i32, how: &str, cluster: &Cluster) -> Op
     counts.dedup();
     let groups: Vec<String> = populated
         .iter()
-        .map(|g| format!("{} shards: {} ({})", g.shard_count, g.tables.join(", "), g.type_name))
+        .map(|g| {
+            format!(
+                "{} shards: {} ({})",
+                g.shard_count,
+                g.tables.join(", "),
+                g.type_name
+            )
+        })
         .collect();
     let common = populated
         .iter()
@@ -174,7 +192,9 @@ fn breaks_colocation(
     let mut peers: Vec<&ColocationGroup> = cluster
         .groups
         .iter()
-        .filter(|g| g.type_oid == col.type_oid && g.collation == col.collation && !g.tables.is_empty())
+        .filter(|g| {
+            g.type_oid == col.type_oid && g.collation == col.collation && !g.tables.is_empty()
+        })
         .collect();
     if peers.is_empty() {
         return None;
@@ -284,7 +304,10 @@ fn shard_count_range(call: &DistCall, n: i32, settings: &Settings) -> Option<Fin
             call.function_name(),
             quote_literal(col)
         ),
-        _ => format!("SELECT {}({table}, shard_count => {suggested});", call.function_name()),
+        _ => format!(
+            "SELECT {}({table}, shard_count => {suggested});",
+            call.function_name()
+        ),
     };
     Some(
         Finding::new(
@@ -295,7 +318,9 @@ fn shard_count_range(call: &DistCall, n: i32, settings: &Settings) -> Option<Fin
             ),
         )
         .detail(consequence.to_string())
-        .hint(format!("Pass a shard count between 1 and {MAX_SHARD_COUNT}, e.g. {fix}"))
+        .hint(format!(
+            "Pass a shard count between 1 and {MAX_SHARD_COUNT}, e.g. {fix}"
+        ))
         .remediation(fix),
     )
 }
@@ -328,7 +353,8 @@ fn shard_count_vs_nodes(call: &DistCall, n: i32, nodes: u32) -> Option<Finding> 
     } else {
         return None;
     };
-    let suggested = ((n_i + nodes_i - 1) / nodes_i * nodes_i).clamp(nodes_i, MAX_SHARD_COUNT as i64);
+    let suggested =
+        ((n_i + nodes_i - 1) / nodes_i * nodes_i).clamp(nodes_i, MAX_SHARD_COUNT as i64);
     let table = quote_literal(&call.table().name);
     let fix = match call {
         DistCall::CreateDistributedTable {
@@ -413,7 +439,11 @@ fn column_rules(call: &DistCall, col: &ColumnFacts, out: &mut Vec<Finding>) {
 
 /// `ALTER TABLE t ALTER COLUMN c TYPE text USING c::text;` (text[] for arrays).
 fn enum_fix(table: &str, col: &ColumnFacts) -> String {
-    let target = if col.type_name.ends_with("[]") { "text[]" } else { "text" };
+    let target = if col.type_name.ends_with("[]") {
+        "text[]"
+    } else {
+        "text"
+    };
     let c = quote_ident(&col.name);
     format!("ALTER TABLE {table} ALTER COLUMN {c} TYPE {target} USING {c}::{target};")
 }
@@ -428,7 +458,12 @@ fn tiny_fix(call: &DistCall, col: &ColumnFacts) -> Option<String> {
             quote_literal(&t.name),
             quote_literal(pk)
         ),
-        _ => format!("SELECT {}({}, {});", call.function_name(), quote_literal(&t.name), quote_literal(pk)),
+        _ => format!(
+            "SELECT {}({}, {});",
+            call.function_name(),
+            quote_literal(&t.name),
+            quote_literal(pk)
+        ),
     })
 }
 
@@ -458,8 +493,11 @@ fn replica_identity(call: &DistCall, table: &TableFacts, out: &mut Vec<Finding>)
 /// A SQL identifier, quoted when it needs to be.
 pub fn quote_ident(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain {
         s.to_string()
     } else {
