@@ -4,6 +4,8 @@
 //! the functions here turn those facts into [`Finding`]s; the hooks raise what comes back.
 //! Everything in this crate is tested with plain `cargo test`.
 
+#![forbid(unsafe_code)]
+
 pub mod changes;
 pub mod consistency;
 pub mod distribution;
@@ -12,6 +14,7 @@ pub mod finding;
 pub mod hashmath;
 pub mod hatch;
 pub mod metadata;
+pub mod pgvalue;
 pub mod policy;
 pub mod prepared;
 pub mod record;
