@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod call;
 pub mod changes;
 pub mod consistency;
 pub mod distribution;
@@ -20,6 +21,9 @@ pub mod prepared;
 pub mod record;
 pub mod script;
 pub mod tenants;
+
+#[cfg(test)]
+mod testing;
 
 pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
 pub use facts::*;

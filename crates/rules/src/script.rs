@@ -108,11 +108,13 @@ mod tests {
             colocation_id: None,
             colocated_with: vec![],
             primary_key: vec![],
+            key_columns: vec![],
             column: Some(ColumnFacts {
                 name: "user_id".into(),
                 type_name: "bigint".into(),
                 type_oid: 20,
                 collation: 0,
+                type_collation: 0,
                 enum_based: false,
                 not_null: true,
                 tiny_domain: false,

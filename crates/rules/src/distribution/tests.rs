@@ -11,6 +11,7 @@ fn bigint(name: &str) -> ColumnFacts {
         type_name: "bigint".into(),
         type_oid: INT8,
         collation: 0,
+        type_collation: 0,
         enum_based: false,
         not_null: true,
         tiny_domain: false,
@@ -24,6 +25,7 @@ fn table(name: &str, col: ColumnFacts) -> TableFacts {
         colocation_id: None,
         colocated_with: vec![],
         primary_key: vec![],
+        key_columns: vec![],
         column: Some(col),
     }
 }
@@ -72,6 +74,7 @@ fn settings(shard_count: i32) -> Settings {
     Settings {
         shard_count,
         replication_factor: 1,
+        ..Settings::default()
     }
 }
 
@@ -197,6 +200,7 @@ fn replication_factor_mismatch_explains_itself() {
     let s = Settings {
         shard_count: 24,
         replication_factor: 2,
+        ..Settings::default()
     };
     let f = check_distribution_call(&call, &users_cluster(), &s);
     assert_eq!(rules(&f), vec![RuleId::ShardCountColocation]);
@@ -418,7 +422,7 @@ proptest! {
         explicit_colocation in any::<bool>(),
     ) {
         let cluster = Cluster { groups, shard_nodes: 0 };
-        let s = Settings { shard_count: guc, replication_factor: rf };
+        let s = Settings { shard_count: guc, replication_factor: rf, ..Settings::default() };
         let col = bigint("k");
         let cw = if explicit_colocation { ColocateWith::None } else { ColocateWith::Default };
         let f = check_distribution_call(&create(table("n", col.clone()), cw, explicit), &cluster, &s);
