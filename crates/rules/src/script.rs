@@ -3,7 +3,7 @@
 //! settings and the colocation groups the statements before it would have produced.
 
 use crate::distribution::{
-    check_distribution_call, check_shard_count_setting, joins_existing_group,
+    check_distribution_call, check_shard_count_setting, citus_refuses, default_group,
 };
 use crate::facts::*;
 use crate::finding::{Finding, Severity};
@@ -37,13 +37,17 @@ impl Simulation {
     }
 
     /// A distribution call: its findings, and, when nothing blocks it, its effect on the
-    /// simulated colocation groups.
+    /// simulated colocation groups. A call Citus refuses itself ([`citus_refuses`]) has no
+    /// findings and no effect either.
     pub fn distribute(&mut self, call: &DistCall) -> Vec<Finding> {
         let findings = check_distribution_call(call, &self.cluster, &self.settings);
-        if findings.iter().any(|f| f.severity == Severity::Block) {
+        if findings.iter().any(|f| f.severity == Severity::Block)
+            || citus_refuses(call, &self.settings).is_some()
+        {
             return findings;
         }
         if let DistCall::CreateDistributedTable {
+            concurrently,
             table,
             distribution_column: Some(_),
             distribution_type,
@@ -59,10 +63,14 @@ impl Simulation {
                 return findings;
             };
             let target = match colocate_with {
-                ColocateWith::Default => {
-                    joins_existing_group(col, &self.cluster, &self.settings, *shard_count)
-                        .map(|g| g.id)
-                }
+                ColocateWith::Default => default_group(
+                    *concurrently,
+                    col,
+                    &self.cluster,
+                    &self.settings,
+                    *shard_count,
+                )
+                .map(|g| g.id),
                 ColocateWith::None => None,
                 ColocateWith::Table(t) => self
                     .cluster
@@ -85,7 +93,8 @@ impl Simulation {
                         replication_factor: self.settings.replication_factor,
                         type_oid: col.type_oid,
                         type_name: col.type_name.clone(),
-                        collation: col.collation,
+                        // The collation Citus records is the one it looked the group up by.
+                        collation: self.settings.colocation_collation(col, *concurrently),
                         tables: vec![table.name.clone()],
                     });
                     self.next_group += 1;
