@@ -971,3 +971,6 @@ mod tests;
 
 #[cfg(test)]
 mod call_semantics_tests;
+
+#[cfg(test)]
+mod fixes_tests;
