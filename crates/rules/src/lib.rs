@@ -25,7 +25,10 @@ pub mod tenants;
 #[cfg(test)]
 mod testing;
 
-pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
+pub use call::CitusFunction;
+pub use distribution::{
+    check_distribution_call, check_shard_count_setting, citus_refuses, unchecked_call,
+};
 pub use facts::*;
 pub use finding::{Finding, RuleId, Severity};
 pub use policy::{Action, Mode, RuleOverride, RuleOverrides};

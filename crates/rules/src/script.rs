@@ -2,11 +2,13 @@
 //! against a simulated copy of the cluster. Nothing is executed; each statement sees the
 //! settings and the colocation groups the statements before it would have produced.
 
+use crate::call::{describe_call, Arg, CallError, Catalog, CitusFunction};
 use crate::distribution::{
     check_distribution_call, check_shard_count_setting, citus_refuses, default_group,
 };
 use crate::facts::*;
 use crate::finding::{Finding, Severity};
+use crate::metadata::{check_statement_on_name, StatementKind};
 
 pub struct Simulation {
     pub cluster: Cluster,
@@ -34,6 +36,30 @@ impl Simulation {
 
     pub fn set_replication_factor(&mut self, n: i32) {
         self.settings.replication_factor = n;
+    }
+
+    /// A distribution call as the script writes it: bound and described like the guard does
+    /// ([`crate::call::describe_call`]), then [`Simulation::distribute`]. The error says why
+    /// there is nothing to check (report it as a note).
+    pub fn call(
+        &mut self,
+        function: CitusFunction,
+        args: Vec<Arg>,
+        catalog: &mut dyn Catalog,
+    ) -> Result<Vec<Finding>, CallError> {
+        let call = describe_call(function, args, catalog)?;
+        Ok(self.distribute(&call))
+    }
+
+    /// A statement of `kind` on the relation named `schema.name` (schema None when
+    /// unqualified): the metadata-hand-edit finding when it edits Citus metadata.
+    pub fn statement(
+        &self,
+        kind: StatementKind,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Option<Finding> {
+        check_statement_on_name(kind, schema, name)
     }
 
     /// A distribution call: its findings, and, when nothing blocks it, its effect on the
@@ -140,6 +166,79 @@ mod tests {
             colocate_with: ColocateWith::Default,
             shard_count: None,
         }
+    }
+
+    #[test]
+    fn a_script_goes_through_the_same_binding_and_metadata_checks_as_the_guard() {
+        use crate::call::{NotDescribed, Value};
+        use crate::testing::{column, FakeCatalog, INT8};
+        let mut cat = FakeCatalog::default();
+        cat.add("users", vec![column("user_id", INT8)]);
+        cat.add("orders", vec![column("user_id", INT8)]);
+        let mut sim = Simulation::new(
+            Cluster::default(),
+            Settings {
+                shard_count: 24,
+                ..Settings::default()
+            },
+        );
+        let call = |t: &str, extra: Vec<Arg>| {
+            let mut a = vec![
+                Arg::positional(Value::Text(t.into())),
+                Arg::positional(Value::Text("user_id".into())),
+            ];
+            a.extend(extra);
+            a
+        };
+        assert_eq!(
+            sim.call(
+                CitusFunction::CreateDistributedTable,
+                call("users", vec![]),
+                &mut cat
+            ),
+            Ok(vec![])
+        );
+        let f = sim
+            .call(
+                CitusFunction::CreateDistributedTable,
+                call(
+                    "orders",
+                    vec![Arg::named("shard_count", Value::Text(" 0x30 ".into()))],
+                ),
+                &mut cat,
+            )
+            .expect("described");
+        assert_eq!(
+            f.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            vec![RuleId::ShardCountColocation]
+        );
+        assert_eq!(
+            sim.call(
+                CitusFunction::CreateDistributedTable,
+                call(
+                    "orders",
+                    vec![Arg::named("shard_count", Value::Text("0".into()))]
+                ),
+                &mut cat
+            ),
+            Err(CallError::NotDescribed(NotDescribed::CitusRefuses {
+                message: "0 is outside the valid range for parameter \"shard_count\" (1 .. 64000)"
+                    .into()
+            }))
+        );
+        assert_eq!(
+            sim.cluster.groups.len(),
+            1,
+            "neither the blocked nor the refused call changed the groups"
+        );
+        let drop = sim
+            .statement(StatementKind::DropTable, None, "pg_dist_node")
+            .expect("a hand edit");
+        assert_eq!(drop.rule, RuleId::MetadataHandEdit);
+        assert_eq!(
+            sim.statement(StatementKind::CommentOn, None, "pg_dist_node"),
+            None
+        );
     }
 
     #[test]
