@@ -72,11 +72,15 @@ pub enum CitusFunction {
 /// A parameter's SQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
+    /// `regclass`: the table.
     RegClass,
+    /// `text`.
     Text,
     /// The enum `citus.distribution_type` (`'hash'`, `'range'`, `'append'`; citus--8.0-1.sql).
     DistributionType,
+    /// `int` (int4).
     Int4,
+    /// `boolean`.
     Bool,
 }
 
@@ -96,8 +100,11 @@ pub enum ParamDefault {
 /// One parameter of a [`CitusFunction`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param {
+    /// The parameter name named arguments use.
     pub name: &'static str,
+    /// Its SQL type.
     pub ty: ParamType,
+    /// Its default, or [`ParamDefault::Required`].
     pub default: ParamDefault,
 }
 
@@ -139,6 +146,7 @@ const UPDATE_COLOCATION_PARAMS: [Param; 2] = [
 pub const DISTRIBUTION_TYPES: [&str; 3] = ["hash", "range", "append"];
 
 impl CitusFunction {
+    /// All five, in the order above.
     pub const ALL: [CitusFunction; 5] = [
         CitusFunction::CreateDistributedTable,
         CitusFunction::CreateDistributedTableConcurrently,
@@ -232,10 +240,12 @@ impl fmt::Display for RelationRef {
 /// One argument value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
+    /// SQL NULL.
     Null,
     /// The value as text: what the type's output function prints (guard), or the constant as
     /// written without its quotes (check_ddl). Read with PostgreSQL's input rules.
     Text(String),
+    /// A relation, for the `regclass` parameter.
     Relation(RelationRef),
 }
 
@@ -244,13 +254,16 @@ pub enum Value {
 pub struct Arg {
     /// `Some(name)` for `name => value` (or the older `name := value`), as the parser gives it.
     pub name: Option<String>,
+    /// The value.
     pub value: Value,
 }
 
 impl Arg {
+    /// A positional argument.
     pub fn positional(value: Value) -> Arg {
         Arg { name: None, value }
     }
+    /// `name => value`.
     pub fn named(name: impl Into<String>, value: Value) -> Arg {
         Arg {
             name: Some(name.into()),
@@ -265,13 +278,21 @@ impl Arg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BindError {
     /// `positional argument cannot follow named argument`
-    PositionalAfterNamed { position: usize },
+    PositionalAfterNamed {
+        /// 1-based position of the offending argument.
+        position: usize,
+    },
     /// `argument name "x" used more than once`
     DuplicateName(String),
     /// No parameter has that name.
     UnknownName(String),
     /// More arguments than parameters.
-    TooManyArguments { given: usize, max: usize },
+    TooManyArguments {
+        /// Arguments in the call.
+        given: usize,
+        /// Parameters of the function.
+        max: usize,
+    },
     /// A named argument for a parameter already given positionally.
     AlreadyGiven(&'static str),
     /// A parameter without a default was not given.
@@ -314,6 +335,7 @@ impl BindError {
 /// A call with every parameter filled: what the function really receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundCall {
+    /// The function called.
     pub function: CitusFunction,
     /// One value per parameter of `function.params()`, defaults applied.
     pub values: Vec<Value>,
@@ -419,13 +441,16 @@ pub trait Catalog {
 /// An argument value PostgreSQL would reject before the function runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueError {
+    /// `int4in` rejects it.
     Int(IntError),
+    /// `boolin` rejects it.
     Bool(BoolError),
     /// `invalid input value for enum citus.distribution_type: "<input>"` (enum labels match
     /// exactly: `'HASH'` is not `hash`).
     DistributionType(String),
     /// A relation given where the parameter is not a regclass, or text where it is none.
     WrongType {
+        /// The parameter's type.
         expected: ParamType,
     },
 }
@@ -451,17 +476,25 @@ impl fmt::Display for ValueError {
 pub enum NotDescribed {
     /// PostgreSQL would reject this argument's value (check_ddl and CLI only).
     InvalidArgument {
+        /// The parameter.
         param: &'static str,
+        /// Why PostgreSQL rejects the value.
         error: ValueError,
     },
     /// The call does nothing: a STRICT function with a NULL argument, or one of Citus's early
     /// returns on NULL.
-    NoOp { reason: String },
+    NoOp {
+        /// Why, for a note.
+        reason: String,
+    },
     /// The table does not exist; PostgreSQL or Citus reports it.
     TableMissing(RelationRef),
     /// Citus raises this error itself before it changes anything (or rolls everything back);
     /// the guard lets Citus's own error through.
-    CitusRefuses { message: String },
+    CitusRefuses {
+        /// Citus's error message (or what it amounts to).
+        message: String,
+    },
 }
 
 impl NotDescribed {
@@ -793,11 +826,14 @@ pub fn describe_call(
 /// What [`describe_call`] can return instead of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
+    /// PostgreSQL would not find the function for these arguments.
     Bind(BindError),
+    /// Bound, but nothing to check.
     NotDescribed(NotDescribed),
 }
 
 impl CallError {
+    /// A one-line explanation for a note.
     pub fn message(&self, function: CitusFunction) -> String {
         match self {
             CallError::Bind(e) => e.message(function),

@@ -39,9 +39,13 @@ pub fn hand_edit(operation: &str, table: &str) -> Finding {
 /// The kind of a metadata relation (`pg_class.relkind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RelKind {
+    /// `r`, `p`.
     Table,
+    /// `v`.
     View,
+    /// `i`, `I`.
     Index,
+    /// `S`.
     Sequence,
 }
 
@@ -57,6 +61,7 @@ impl RelKind {
         }
     }
 
+    /// `table`, `view`, `index`, `sequence`.
     pub fn noun(self) -> &'static str {
         match self {
             RelKind::Table => "table",
@@ -143,6 +148,7 @@ pub struct MetadataRelation {
 }
 
 impl MetadataRelation {
+    /// `pg_catalog.<name>`.
     pub fn qualified(&self) -> String {
         format!("pg_catalog.{}", self.name)
     }
@@ -207,11 +213,17 @@ pub fn metadata_relation_of(schema: &str, name: &str, relkind: char) -> Option<M
 /// A statement that names a relation, as both front ends classify it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatementKind {
+    /// `INSERT`
     Insert,
+    /// `UPDATE`
     Update,
+    /// `DELETE`
     Delete,
+    /// `MERGE`
     Merge,
+    /// `TRUNCATE`
     Truncate,
+    /// `COPY ... FROM`: writes rows.
     CopyFrom,
     /// `COPY ... TO`: reads only.
     CopyTo,
@@ -221,30 +233,50 @@ pub enum StatementKind {
     SetSchema,
     /// ALTER TABLE/INDEX/VIEW/SEQUENCE ... RENAME [COLUMN|CONSTRAINT] (RenameStmt).
     Rename,
+    /// `ALTER INDEX`
     AlterIndex,
+    /// `ALTER VIEW`
     AlterView,
+    /// `ALTER SEQUENCE` (RESTART, INCREMENT, OWNED BY, ...).
     AlterSequence,
+    /// `DROP TABLE`
     DropTable,
+    /// `DROP VIEW`
     DropView,
+    /// `DROP INDEX`
     DropIndex,
+    /// `DROP SEQUENCE`
     DropSequence,
+    /// `CREATE INDEX ... ON`
     CreateIndex,
+    /// `CREATE TRIGGER ... ON`
     CreateTrigger,
+    /// `DROP TRIGGER ... ON`
     DropTrigger,
+    /// `CREATE RULE ... ON`
     CreateRule,
+    /// `DROP RULE ... ON`
     DropRule,
+    /// `CREATE POLICY ... ON`
     CreatePolicy,
+    /// `ALTER POLICY ... ON`
     AlterPolicy,
+    /// `DROP POLICY ... ON`
     DropPolicy,
+    /// `GRANT ... ON`
     Grant,
+    /// `REVOKE ... ON`
     Revoke,
     /// COMMENT ON: documentation, not an edit.
     CommentOn,
+    /// `SELECT`: reads only.
     Select,
+    /// `LOCK TABLE`: not an edit.
     Lock,
 }
 
 impl StatementKind {
+    /// Every kind, in declaration order.
     pub const ALL: [StatementKind; 30] = [
         StatementKind::Insert,
         StatementKind::Update,

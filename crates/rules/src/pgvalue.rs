@@ -35,6 +35,7 @@ pub fn keyword_eq(s: &str, keyword: &str) -> bool {
 /// A boolean PostgreSQL's `boolin` would reject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoolError {
+    /// The text as given.
     pub input: String,
 }
 
@@ -99,6 +100,7 @@ impl fmt::Display for IntError {
 }
 
 impl IntError {
+    /// 22P02 or 22003.
     pub fn sqlstate(&self) -> &'static str {
         match self {
             IntError::Syntax(_) => "22P02",
