@@ -40,7 +40,12 @@ pub fn decode(text: &str) -> Vec<ShardLayout> {
                 .split(',')
                 .filter_map(|g| g.parse().ok())
                 .collect();
-            Some(ShardLayout { id, min, max, groups })
+            Some(ShardLayout {
+                id,
+                min,
+                max,
+                groups,
+            })
         })
         .collect()
 }
@@ -73,7 +78,10 @@ pub struct Context {
 
 fn covers_same_space(old: &[ShardLayout], new: &[ShardLayout]) -> bool {
     let norm = |v: &[ShardLayout]| -> Option<Vec<(i64, i64)>> {
-        let mut r: Vec<(i64, i64)> = v.iter().map(|s| Some((s.min?, s.max?))).collect::<Option<_>>()?;
+        let mut r: Vec<(i64, i64)> = v
+            .iter()
+            .map(|s| Some((s.min?, s.max?)))
+            .collect::<Option<_>>()?;
         r.sort_unstable();
         // merge contiguous ranges into the covered space
         let mut merged: Vec<(i64, i64)> = Vec::new();
@@ -92,9 +100,16 @@ fn covers_same_space(old: &[ShardLayout], new: &[ShardLayout]) -> bool {
 }
 
 /// Why a change is expected, or why not.
-pub fn classify(old: Option<&[ShardLayout]>, new: Option<&[ShardLayout]>, ctx: &Context) -> (Class, String) {
+pub fn classify(
+    old: Option<&[ShardLayout]>,
+    new: Option<&[ShardLayout]>,
+    ctx: &Context,
+) -> (Class, String) {
     if let Some(d) = &ctx.guard_decision {
-        return (Class::Expected, format!("explained by a guard decision: {d}"));
+        return (
+            Class::Expected,
+            format!("explained by a guard decision: {d}"),
+        );
     }
     if let Some(j) = &ctx.citus_job {
         return (Class::Expected, format!("during a Citus operation: {j}"));
@@ -104,22 +119,38 @@ pub fn classify(old: Option<&[ShardLayout]>, new: Option<&[ShardLayout]>, ctx: &
         (Some(_), None) => (Class::Expected, "table undistributed or dropped".into()),
         (None, None) => (Class::Expected, "no change".into()),
         (Some(old), Some(new)) => {
-            let on_active = new.iter().all(|s| !s.groups.is_empty() && s.groups.iter().all(|g| ctx.active_groups.contains(g)));
+            let on_active = new.iter().all(|s| {
+                !s.groups.is_empty() && s.groups.iter().all(|g| ctx.active_groups.contains(g))
+            });
             if !on_active {
-                return (Class::Unexpected, "a shard has no placement, or one on a group without an active node".into());
+                return (
+                    Class::Unexpected,
+                    "a shard has no placement, or one on a group without an active node".into(),
+                );
             }
             if !covers_same_space(old, new) {
-                return (Class::Unexpected, "the shard ranges no longer cover the same hash space".into());
+                return (
+                    Class::Unexpected,
+                    "the shard ranges no longer cover the same hash space".into(),
+                );
             }
             let old_ids: BTreeMap<i64, &ShardLayout> = old.iter().map(|s| (s.id, s)).collect();
             let new_ids: BTreeMap<i64, &ShardLayout> = new.iter().map(|s| (s.id, s)).collect();
             let same_ids = old_ids.keys().eq(new_ids.keys());
             if same_ids {
-                let ranges_same = old_ids.iter().all(|(id, o)| (o.min, o.max) == (new_ids[id].min, new_ids[id].max));
+                let ranges_same = old_ids
+                    .iter()
+                    .all(|(id, o)| (o.min, o.max) == (new_ids[id].min, new_ids[id].max));
                 if ranges_same {
-                    let moved = old_ids.iter().filter(|(id, o)| o.groups != new_ids[*id].groups).count();
+                    let moved = old_ids
+                        .iter()
+                        .filter(|(id, o)| o.groups != new_ids[*id].groups)
+                        .count();
                     return if moved > 0 {
-                        (Class::Expected, format!("shard move ({moved} shard(s) on other nodes)"))
+                        (
+                            Class::Expected,
+                            format!("shard move ({moved} shard(s) on other nodes)"),
+                        )
                     } else {
                         (Class::Expected, "placement details changed".into())
                     };
@@ -127,16 +158,30 @@ pub fn classify(old: Option<&[ShardLayout]>, new: Option<&[ShardLayout]>, ctx: &
                 return (Class::Unexpected, "shard ranges changed in place".into());
             }
             // Shards replaced by others covering the same space: a split or a tenant isolation.
-            let removed = old_ids.keys().filter(|id| !new_ids.contains_key(id)).count();
-            let added = new_ids.keys().filter(|id| !old_ids.contains_key(id)).count();
+            let removed = old_ids
+                .keys()
+                .filter(|id| !new_ids.contains_key(id))
+                .count();
+            let added = new_ids
+                .keys()
+                .filter(|id| !old_ids.contains_key(id))
+                .count();
             let fresh_ids = new_ids
                 .keys()
                 .filter(|id| !old_ids.contains_key(id))
                 .all(|id| old_ids.keys().all(|o| id > o));
             if fresh_ids {
-                (Class::Expected, format!("shard split or tenant isolation ({removed} shard(s) replaced by {added})"))
+                (
+                    Class::Expected,
+                    format!(
+                        "shard split or tenant isolation ({removed} shard(s) replaced by {added})"
+                    ),
+                )
             } else {
-                (Class::Unexpected, "shards replaced by shards with reused ids".into())
+                (
+                    Class::Unexpected,
+                    "shards replaced by shards with reused ids".into(),
+                )
             }
         }
     }
@@ -172,14 +217,29 @@ mod tests {
         let old = layout(4, 100);
         let mut moved = old.clone();
         moved[0].groups = vec![2];
-        assert_eq!(classify(Some(&old), Some(&moved), &ctx()).0, Class::Expected);
-        assert!(classify(Some(&old), Some(&moved), &ctx()).1.contains("shard move"));
+        assert_eq!(
+            classify(Some(&old), Some(&moved), &ctx()).0,
+            Class::Expected
+        );
+        assert!(classify(Some(&old), Some(&moved), &ctx())
+            .1
+            .contains("shard move"));
 
         // split shard 100 in two new shards 104, 105
         let mut split = old[1..].to_vec();
         let (lo, hi) = (old[0].min.unwrap(), old[0].max.unwrap());
-        split.push(ShardLayout { id: 104, min: Some(lo), max: Some(lo + 10), groups: vec![1] });
-        split.push(ShardLayout { id: 105, min: Some(lo + 11), max: Some(hi), groups: vec![2] });
+        split.push(ShardLayout {
+            id: 104,
+            min: Some(lo),
+            max: Some(lo + 10),
+            groups: vec![1],
+        });
+        split.push(ShardLayout {
+            id: 105,
+            min: Some(lo + 11),
+            max: Some(hi),
+            groups: vec![2],
+        });
         let (c, why) = classify(Some(&old), Some(&split), &ctx());
         assert_eq!(c, Class::Expected, "{why}");
 
@@ -192,12 +252,24 @@ mod tests {
         let old = layout(4, 100);
         let mut tampered = old.clone();
         tampered[0].max = Some(tampered[0].max.unwrap() - 5);
-        assert_eq!(classify(Some(&old), Some(&tampered), &ctx()).0, Class::Unexpected);
+        assert_eq!(
+            classify(Some(&old), Some(&tampered), &ctx()).0,
+            Class::Unexpected
+        );
         let mut lost = old.clone();
         lost[2].groups = vec![9];
-        assert_eq!(classify(Some(&old), Some(&lost), &ctx()).0, Class::Unexpected);
-        let explained = Context { guard_decision: Some("allow_once: OPS-1".into()), ..ctx() };
-        assert_eq!(classify(Some(&old), Some(&tampered), &explained).0, Class::Expected);
+        assert_eq!(
+            classify(Some(&old), Some(&lost), &ctx()).0,
+            Class::Unexpected
+        );
+        let explained = Context {
+            guard_decision: Some("allow_once: OPS-1".into()),
+            ..ctx()
+        };
+        assert_eq!(
+            classify(Some(&old), Some(&tampered), &explained).0,
+            Class::Expected
+        );
     }
 
     #[test]

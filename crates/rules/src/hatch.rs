@@ -19,9 +19,16 @@ pub fn validate(rule: Option<&str>, reason: Option<&str>) -> Result<Hatch, Strin
     let rule = RuleId::parse(rule_text).ok_or_else(|| {
         let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
         if rule_text.is_empty() {
-            format!("allow_once needs a rule id; known rules: {}", known.join(", "))
+            format!(
+                "allow_once needs a rule id; known rules: {}",
+                known.join(", ")
+            )
         } else {
-            format!("unknown rule \"{}\"; known rules: {}", truncate(rule_text, 64), known.join(", "))
+            format!(
+                "unknown rule \"{}\"; known rules: {}",
+                truncate(rule_text, 64),
+                known.join(", ")
+            )
         }
     })?;
     let reason = reason.map(str::trim).unwrap_or("");
@@ -31,7 +38,9 @@ pub fn validate(rule: Option<&str>, reason: Option<&str>) -> Result<Hatch, Strin
         ));
     }
     if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(format!("the reason is longer than {MAX_REASON_CHARS} characters"));
+        return Err(format!(
+            "the reason is longer than {MAX_REASON_CHARS} characters"
+        ));
     }
     if reason.contains('\n') || reason.contains('\0') {
         return Err("the reason must be a single line".to_string());
@@ -78,12 +87,26 @@ mod tests {
 
     #[test]
     fn needs_a_known_rule_and_a_reason() {
-        assert!(validate(None, Some("x")).unwrap_err().contains("needs a rule id"));
-        assert!(validate(Some("nope"), Some("x")).unwrap_err().contains("unknown rule \"nope\""));
-        assert!(validate(Some("metadata-hand-edit"), None).unwrap_err().contains("needs a reason"));
-        assert!(validate(Some("metadata-hand-edit"), Some("   ")).unwrap_err().contains("needs a reason"));
-        assert!(validate(Some("metadata-hand-edit"), Some(&"x".repeat(1001))).unwrap_err().contains("longer"));
-        assert!(validate(Some("metadata-hand-edit"), Some("a\nb")).unwrap_err().contains("single line"));
+        assert!(validate(None, Some("x"))
+            .unwrap_err()
+            .contains("needs a rule id"));
+        assert!(validate(Some("nope"), Some("x"))
+            .unwrap_err()
+            .contains("unknown rule \"nope\""));
+        assert!(validate(Some("metadata-hand-edit"), None)
+            .unwrap_err()
+            .contains("needs a reason"));
+        assert!(validate(Some("metadata-hand-edit"), Some("   "))
+            .unwrap_err()
+            .contains("needs a reason"));
+        assert!(
+            validate(Some("metadata-hand-edit"), Some(&"x".repeat(1001)))
+                .unwrap_err()
+                .contains("longer")
+        );
+        assert!(validate(Some("metadata-hand-edit"), Some("a\nb"))
+            .unwrap_err()
+            .contains("single line"));
         let h = validate(Some(" metadata-hand-edit "), Some(" OPS-1 ")).unwrap();
         assert_eq!(h.rule, RuleId::MetadataHandEdit);
         assert_eq!(h.reason, "OPS-1");

@@ -4,6 +4,9 @@
 //! the functions here turn those facts into [`Finding`]s; the hooks raise what comes back.
 //! Everything in this crate is tested with plain `cargo test`.
 
+#![forbid(unsafe_code)]
+
+pub mod call;
 pub mod changes;
 pub mod consistency;
 pub mod distribution;
@@ -12,13 +15,20 @@ pub mod finding;
 pub mod hashmath;
 pub mod hatch;
 pub mod metadata;
+pub mod pgvalue;
 pub mod policy;
 pub mod prepared;
 pub mod record;
 pub mod script;
 pub mod tenants;
 
-pub use distribution::{check_distribution_call, check_shard_count_setting, unchecked_call};
+#[cfg(test)]
+mod testing;
+
+pub use call::CitusFunction;
+pub use distribution::{
+    check_distribution_call, check_shard_count_setting, citus_refuses, unchecked_call,
+};
 pub use facts::*;
 pub use finding::{Finding, RuleId, Severity};
 pub use policy::{Action, Mode, RuleOverride, RuleOverrides};

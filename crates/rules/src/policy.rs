@@ -164,7 +164,10 @@ mod tests {
         assert_eq!(out.verdict, Verdict::Blocked);
         assert_eq!(out.error.unwrap().rule, RuleId::ShardCountColocation);
         assert_eq!(decide(&[], Mode::Enforce, &o, &h).verdict, Verdict::Allowed);
-        assert_eq!(decide(&fs[..1], Mode::Warn, &o, &[]).verdict, Verdict::Warned);
+        assert_eq!(
+            decide(&fs[..1], Mode::Warn, &o, &[]).verdict,
+            Verdict::Warned
+        );
     }
 
     fn f(rule: RuleId) -> Finding {
@@ -174,29 +177,63 @@ mod tests {
     #[test]
     fn enforce_blocks_blocking_rules_and_warns_the_rest() {
         let o = RuleOverrides::default();
-        assert_eq!(action(&f(RuleId::ShardCountColocation), Mode::Enforce, &o), Action::Error);
-        assert_eq!(action(&f(RuleId::NullableDistributionColumn), Mode::Enforce, &o), Action::Warning);
-        assert_eq!(action(&f(RuleId::ShardCountColocation), Mode::Warn, &o), Action::Warning);
-        assert_eq!(action(&f(RuleId::ShardCountColocation), Mode::Off, &o), Action::Ignore);
+        assert_eq!(
+            action(&f(RuleId::ShardCountColocation), Mode::Enforce, &o),
+            Action::Error
+        );
+        assert_eq!(
+            action(&f(RuleId::NullableDistributionColumn), Mode::Enforce, &o),
+            Action::Warning
+        );
+        assert_eq!(
+            action(&f(RuleId::ShardCountColocation), Mode::Warn, &o),
+            Action::Warning
+        );
+        assert_eq!(
+            action(&f(RuleId::ShardCountColocation), Mode::Off, &o),
+            Action::Ignore
+        );
     }
 
     #[test]
     fn overrides_only_loosen() {
-        let o = RuleOverrides::parse("shard-count-colocation=warn, no-replica-identity = OFF").unwrap();
-        assert_eq!(action(&f(RuleId::ShardCountColocation), Mode::Enforce, &o), Action::Warning);
-        assert_eq!(action(&f(RuleId::NoReplicaIdentity), Mode::Enforce, &o), Action::Ignore);
-        assert_eq!(action(&f(RuleId::EnumDistributionColumn), Mode::Enforce, &o), Action::Error);
+        let o =
+            RuleOverrides::parse("shard-count-colocation=warn, no-replica-identity = OFF").unwrap();
+        assert_eq!(
+            action(&f(RuleId::ShardCountColocation), Mode::Enforce, &o),
+            Action::Warning
+        );
+        assert_eq!(
+            action(&f(RuleId::NoReplicaIdentity), Mode::Enforce, &o),
+            Action::Ignore
+        );
+        assert_eq!(
+            action(&f(RuleId::EnumDistributionColumn), Mode::Enforce, &o),
+            Action::Error
+        );
         // warn on a warning rule stays a warning
         let o = RuleOverrides::parse("shard-count-nodes=warn").unwrap();
-        assert_eq!(action(&f(RuleId::ShardCountNodes), Mode::Enforce, &o), Action::Warning);
+        assert_eq!(
+            action(&f(RuleId::ShardCountNodes), Mode::Enforce, &o),
+            Action::Warning
+        );
     }
 
     #[test]
     fn bad_overrides_are_rejected_with_a_reason() {
-        assert!(RuleOverrides::parse("").unwrap().get(RuleId::ShardCountRange).is_none());
-        assert!(RuleOverrides::parse("bogus=off").unwrap_err().contains("unknown rule"));
-        assert!(RuleOverrides::parse("shard-count-range").unwrap_err().contains("form"));
-        assert!(RuleOverrides::parse("shard-count-range=error").unwrap_err().contains("warn or off"));
+        assert!(RuleOverrides::parse("")
+            .unwrap()
+            .get(RuleId::ShardCountRange)
+            .is_none());
+        assert!(RuleOverrides::parse("bogus=off")
+            .unwrap_err()
+            .contains("unknown rule"));
+        assert!(RuleOverrides::parse("shard-count-range")
+            .unwrap_err()
+            .contains("form"));
+        assert!(RuleOverrides::parse("shard-count-range=error")
+            .unwrap_err()
+            .contains("warn or off"));
         // the last mention of a rule wins
         let o = RuleOverrides::parse("shard-count-range=off,shard-count-range=warn").unwrap();
         assert_eq!(o.get(RuleId::ShardCountRange), Some(RuleOverride::Warn));

@@ -113,9 +113,20 @@ pub fn advise(x: &Xact) -> Advice {
     } else {
         Advice {
             citus_will_resolve: false,
-            why: format!("{record}; Citus's recovery will not resolve it: {}", blockers.join("; ")),
-            action: if x.commit_record.is_none() { "ask the application" } else { action },
-            statement: if x.commit_record.is_none() { None } else { statement },
+            why: format!(
+                "{record}; Citus's recovery will not resolve it: {}",
+                blockers.join("; ")
+            ),
+            action: if x.commit_record.is_none() {
+                "ask the application"
+            } else {
+                action
+            },
+            statement: if x.commit_record.is_none() {
+                None
+            } else {
+                statement
+            },
         }
     }
 }
@@ -140,7 +151,12 @@ mod tests {
     fn parses_citus_gids_only() {
         assert_eq!(
             parse_gid("citus_0_20857_2_0"),
-            Some(CitusGid { group: 0, pid: 20857, transaction: 2, connection: 0 })
+            Some(CitusGid {
+                group: 0,
+                pid: 20857,
+                transaction: 2,
+                connection: 0
+            })
         );
         assert_eq!(parse_gid("citus_0_20857_2"), None);
         assert_eq!(parse_gid("citus_0_20857_2_0_9"), None);
@@ -152,10 +168,16 @@ mod tests {
     fn advice() {
         let a = advise(&xact("citus_0_99999_12345_0"));
         assert!(a.citus_will_resolve);
-        assert_eq!(a.statement.as_deref(), Some("ROLLBACK PREPARED 'citus_0_99999_12345_0';"));
+        assert_eq!(
+            a.statement.as_deref(),
+            Some("ROLLBACK PREPARED 'citus_0_99999_12345_0';")
+        );
         let mut x = xact("citus_0_1_2_0");
         x.commit_record = Some(true);
-        assert_eq!(advise(&x).statement.as_deref(), Some("COMMIT PREPARED 'citus_0_1_2_0';"));
+        assert_eq!(
+            advise(&x).statement.as_deref(),
+            Some("COMMIT PREPARED 'citus_0_1_2_0';")
+        );
         let mut x = xact("citus_7_1_2_0");
         x.initiator_exists = false;
         let a = advise(&x);
@@ -167,7 +189,10 @@ mod tests {
         assert!(a.statement.unwrap().contains("unverified"));
         let a = advise(&xact("my_app_xact_1"));
         assert_eq!(a.action, "ask the application");
-        assert!(a.statement.unwrap().ends_with("ROLLBACK PREPARED 'my_app_xact_1';"));
+        assert!(a
+            .statement
+            .unwrap()
+            .ends_with("ROLLBACK PREPARED 'my_app_xact_1';"));
         let mut x = xact("citus_0_1_2_0");
         x.recovery_enabled = false;
         assert!(advise(&x).why.contains("recovery is off"));

@@ -105,9 +105,20 @@ pub fn rules_and_verdict(line: &str) -> Option<(Vec<String>, String)> {
 
 /// Metric names and labels: one sample line in the Prometheus text exposition format.
 pub fn prometheus_sample(name: &str, labels: &[(&str, &str)], value: f64) -> String {
-    let escape = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-    let value = if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { format!("{value}") };
+    let escape = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let labels: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    let value = if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    };
     if labels.is_empty() {
         format!("{name} {value}\n")
     } else {
@@ -141,7 +152,10 @@ mod more_tests {
 
     #[test]
     fn prometheus_lines() {
-        assert_eq!(prometheus_sample("m_total", &[("rule", "x\"y")], 3.0), "m_total{rule=\"x\\\"y\"} 3\n");
+        assert_eq!(
+            prometheus_sample("m_total", &[("rule", "x\"y")], 3.0),
+            "m_total{rule=\"x\\\"y\"} 3\n"
+        );
         assert_eq!(prometheus_sample("g", &[], 1.5), "g 1.5\n");
     }
 }

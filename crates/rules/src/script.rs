@@ -2,9 +2,13 @@
 //! against a simulated copy of the cluster. Nothing is executed; each statement sees the
 //! settings and the colocation groups the statements before it would have produced.
 
-use crate::distribution::{check_distribution_call, check_shard_count_setting, joins_existing_group};
+use crate::call::{describe_call, Arg, CallError, Catalog, CitusFunction};
+use crate::distribution::{
+    check_distribution_call, check_shard_count_setting, citus_refuses, default_group,
+};
 use crate::facts::*;
 use crate::finding::{Finding, Severity};
+use crate::metadata::{check_statement_on_name, StatementKind};
 
 pub struct Simulation {
     pub cluster: Cluster,
@@ -25,21 +29,51 @@ impl Simulation {
     /// SET citus.shard_count = n (or RESET to `n`, the value it would return to).
     pub fn set_shard_count(&mut self, n: i32, how: &str) -> Vec<Finding> {
         self.settings.shard_count = n;
-        check_shard_count_setting(n, how, &self.cluster).into_iter().collect()
+        check_shard_count_setting(n, how, &self.cluster)
+            .into_iter()
+            .collect()
     }
 
     pub fn set_replication_factor(&mut self, n: i32) {
         self.settings.replication_factor = n;
     }
 
+    /// A distribution call as the script writes it: bound and described like the guard does
+    /// ([`crate::call::describe_call`]), then [`Simulation::distribute`]. The error says why
+    /// there is nothing to check (report it as a note).
+    pub fn call(
+        &mut self,
+        function: CitusFunction,
+        args: Vec<Arg>,
+        catalog: &mut dyn Catalog,
+    ) -> Result<Vec<Finding>, CallError> {
+        let call = describe_call(function, args, catalog)?;
+        Ok(self.distribute(&call))
+    }
+
+    /// A statement of `kind` on the relation named `schema.name` (schema None when
+    /// unqualified): the metadata-hand-edit finding when it edits Citus metadata.
+    pub fn statement(
+        &self,
+        kind: StatementKind,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Option<Finding> {
+        check_statement_on_name(kind, schema, name)
+    }
+
     /// A distribution call: its findings, and, when nothing blocks it, its effect on the
-    /// simulated colocation groups.
+    /// simulated colocation groups. A call Citus refuses itself ([`citus_refuses`]) has no
+    /// findings and no effect either.
     pub fn distribute(&mut self, call: &DistCall) -> Vec<Finding> {
         let findings = check_distribution_call(call, &self.cluster, &self.settings);
-        if findings.iter().any(|f| f.severity == Severity::Block) {
+        if findings.iter().any(|f| f.severity == Severity::Block)
+            || citus_refuses(call, &self.settings).is_some()
+        {
             return findings;
         }
         if let DistCall::CreateDistributedTable {
+            concurrently,
             table,
             distribution_column: Some(_),
             distribution_type,
@@ -55,7 +89,14 @@ impl Simulation {
                 return findings;
             };
             let target = match colocate_with {
-                ColocateWith::Default => joins_existing_group(col, &self.cluster, &self.settings, *shard_count).map(|g| g.id),
+                ColocateWith::Default => default_group(
+                    *concurrently,
+                    col,
+                    &self.cluster,
+                    &self.settings,
+                    *shard_count,
+                )
+                .map(|g| g.id),
                 ColocateWith::None => None,
                 ColocateWith::Table(t) => self
                     .cluster
@@ -78,7 +119,8 @@ impl Simulation {
                         replication_factor: self.settings.replication_factor,
                         type_oid: col.type_oid,
                         type_name: col.type_name.clone(),
-                        collation: col.collation,
+                        // The collation Citus records is the one it looked the group up by.
+                        collation: self.settings.colocation_collation(col, *concurrently),
                         tables: vec![table.name.clone()],
                     });
                     self.next_group += 1;
@@ -101,11 +143,13 @@ mod tests {
             colocation_id: None,
             colocated_with: vec![],
             primary_key: vec![],
+            key_columns: vec![],
             column: Some(ColumnFacts {
                 name: "user_id".into(),
                 type_name: "bigint".into(),
                 type_oid: 20,
                 collation: 0,
+                type_collation: 0,
                 enum_based: false,
                 not_null: true,
                 tiny_domain: false,
@@ -122,6 +166,79 @@ mod tests {
             colocate_with: ColocateWith::Default,
             shard_count: None,
         }
+    }
+
+    #[test]
+    fn a_script_goes_through_the_same_binding_and_metadata_checks_as_the_guard() {
+        use crate::call::{NotDescribed, Value};
+        use crate::testing::{column, FakeCatalog, INT8};
+        let mut cat = FakeCatalog::default();
+        cat.add("users", vec![column("user_id", INT8)]);
+        cat.add("orders", vec![column("user_id", INT8)]);
+        let mut sim = Simulation::new(
+            Cluster::default(),
+            Settings {
+                shard_count: 24,
+                ..Settings::default()
+            },
+        );
+        let call = |t: &str, extra: Vec<Arg>| {
+            let mut a = vec![
+                Arg::positional(Value::Text(t.into())),
+                Arg::positional(Value::Text("user_id".into())),
+            ];
+            a.extend(extra);
+            a
+        };
+        assert_eq!(
+            sim.call(
+                CitusFunction::CreateDistributedTable,
+                call("users", vec![]),
+                &mut cat
+            ),
+            Ok(vec![])
+        );
+        let f = sim
+            .call(
+                CitusFunction::CreateDistributedTable,
+                call(
+                    "orders",
+                    vec![Arg::named("shard_count", Value::Text(" 0x30 ".into()))],
+                ),
+                &mut cat,
+            )
+            .expect("described");
+        assert_eq!(
+            f.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            vec![RuleId::ShardCountColocation]
+        );
+        assert_eq!(
+            sim.call(
+                CitusFunction::CreateDistributedTable,
+                call(
+                    "orders",
+                    vec![Arg::named("shard_count", Value::Text("0".into()))]
+                ),
+                &mut cat
+            ),
+            Err(CallError::NotDescribed(NotDescribed::CitusRefuses {
+                message: "0 is outside the valid range for parameter \"shard_count\" (1 .. 64000)"
+                    .into()
+            }))
+        );
+        assert_eq!(
+            sim.cluster.groups.len(),
+            1,
+            "neither the blocked nor the refused call changed the groups"
+        );
+        let drop = sim
+            .statement(StatementKind::DropTable, None, "pg_dist_node")
+            .expect("a hand edit");
+        assert_eq!(drop.rule, RuleId::MetadataHandEdit);
+        assert_eq!(
+            sim.statement(StatementKind::CommentOn, None, "pg_dist_node"),
+            None
+        );
     }
 
     #[test]
@@ -143,6 +260,9 @@ mod tests {
         // the fix joins users' group
         sim.set_shard_count(24, "SET");
         assert!(sim.distribute(&create("orders")).is_empty());
-        assert_eq!(sim.cluster.groups[0].tables, vec!["orders".to_string(), "users".to_string()]);
+        assert_eq!(
+            sim.cluster.groups[0].tables,
+            vec!["orders".to_string(), "users".to_string()]
+        );
     }
 }

@@ -20,13 +20,24 @@ pub fn shares(loads: &[TenantLoad]) -> Vec<f64> {
     let total: f64 = loads.iter().map(|l| l.amount).sum();
     loads
         .iter()
-        .map(|l| if total > 0.0 { 100.0 * l.amount / total } else { 0.0 })
+        .map(|l| {
+            if total > 0.0 {
+                100.0 * l.amount / total
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
 /// The statements for a tenant above the threshold; None below it. `target` is the node to move
 /// the isolated shard to (the least-loaded other node), when there is one.
-pub fn recommendation(l: &TenantLoad, share: f64, threshold: f64, target: Option<&(String, i32)>) -> Option<String> {
+pub fn recommendation(
+    l: &TenantLoad,
+    share: f64,
+    threshold: f64,
+    target: Option<&(String, i32)>,
+) -> Option<String> {
     if share <= threshold {
         return None;
     }
@@ -81,7 +92,14 @@ pub fn skew(sizes: &[i64]) -> Option<f64> {
     let mut v = sizes.to_vec();
     v.sort_unstable();
     let mid = v.len() / 2;
-    let median = if v.len() % 2 == 0 { (v[mid - 1] + v[mid]) as f64 / 2.0 } else { v[mid] as f64 };
+    // `usize::is_multiple_of` needs Rust 1.87; the workspace promises 1.85.
+    #[allow(clippy::manual_is_multiple_of)]
+    let even = v.len() % 2 == 0;
+    let median = if even {
+        (v[mid - 1] + v[mid]) as f64 / 2.0
+    } else {
+        v[mid] as f64
+    };
     let max = *v.last()? as f64;
     (median > 0.0).then(|| max / median)
 }

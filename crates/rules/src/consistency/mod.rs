@@ -144,14 +144,20 @@ pub struct Snapshot {
 }
 
 fn parse_bound(s: &Option<String>) -> Option<i64> {
-    s.as_deref().and_then(|v| v.trim().parse::<i32>().ok()).map(i64::from)
+    s.as_deref()
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .map(i64::from)
 }
 
 /// Every catalog check, in a stable order.
 pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
     let mut out = Vec::new();
-    let nodes_by_group: HashMap<i32, &NodeInfo> =
-        s.nodes.iter().filter(|n| n.primary).map(|n| (n.group, n)).collect();
+    let nodes_by_group: HashMap<i32, &NodeInfo> = s
+        .nodes
+        .iter()
+        .filter(|n| n.primary)
+        .map(|n| (n.group, n))
+        .collect();
     let mut placements: HashMap<i64, Vec<&PlacementInfo>> = HashMap::new();
     for p in &s.placements {
         placements.entry(p.shard).or_default().push(p);
@@ -219,7 +225,12 @@ pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
             for sh in &t.shards {
                 let have: HashSet<i32> = placements
                     .get(&sh.id)
-                    .map(|ps| ps.iter().filter(|p| p.state == 1).map(|p| p.group).collect())
+                    .map(|ps| {
+                        ps.iter()
+                            .filter(|p| p.state == 1)
+                            .map(|p| p.group)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 for n in s.nodes.iter().filter(|n| n.primary && n.active) {
                     if !have.contains(&n.group) {
@@ -227,7 +238,11 @@ pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
                             Issue::new(
                                 "reference-missing-placement",
                                 Level::Error,
-                                format!("reference table {} has no placement on node {}", t.name, n.label()),
+                                format!(
+                                    "reference table {} has no placement on node {}",
+                                    t.name,
+                                    n.label()
+                                ),
                             )
                             .table(&t.name)
                             .shard(sh.id)
@@ -249,7 +264,10 @@ pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
                     ),
                 )
                 .table(&t.name)
-                .fix(format!("SELECT update_distributed_table_colocation({}, 'none');", quote_literal(&t.name))),
+                .fix(format!(
+                    "SELECT update_distributed_table_colocation({}, 'none');",
+                    quote_literal(&t.name)
+                )),
             );
         }
     }
@@ -283,7 +301,12 @@ pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
                 .map(|sh| {
                     let mut g: Vec<i32> = placements
                         .get(&sh.id)
-                        .map(|ps| ps.iter().filter(|p| p.state == 1).map(|p| p.group).collect())
+                        .map(|ps| {
+                            ps.iter()
+                                .filter(|p| p.state == 1)
+                                .map(|p| p.group)
+                                .collect()
+                        })
                         .unwrap_or_default();
                     g.sort_unstable();
                     (parse_bound(&sh.min), parse_bound(&sh.max), g)
@@ -296,27 +319,50 @@ pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
         for t in &tables[1..] {
             let other = layout(t);
             let why = if other.len() != reference.len() {
-                Some(format!("{} shards against {}'s {}", other.len(), first.name, reference.len()))
+                Some(format!(
+                    "{} shards against {}'s {}",
+                    other.len(),
+                    first.name,
+                    reference.len()
+                ))
             } else {
-                other.iter().zip(&reference).enumerate().find_map(|(i, (a, b))| {
-                    if (a.0, a.1) != (b.0, b.1) {
-                        let r = |lo: Option<i64>, hi: Option<i64>| {
-                            let f = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "?".into());
-                            format!("{}..{}", f(lo), f(hi))
-                        };
-                        Some(format!("shard #{} covers {}, {}'s covers {}", i + 1, r(a.0, a.1), first.name, r(b.0, b.1)))
-                    } else if a.2 != b.2 {
-                        Some(format!(
-                            "shard #{} is on {}, {}'s is on {}",
-                            i + 1,
-                            a.2.iter().map(|g| node_label(*g)).collect::<Vec<_>>().join(", "),
-                            first.name,
-                            b.2.iter().map(|g| node_label(*g)).collect::<Vec<_>>().join(", ")
-                        ))
-                    } else {
-                        None
-                    }
-                })
+                other
+                    .iter()
+                    .zip(&reference)
+                    .enumerate()
+                    .find_map(|(i, (a, b))| {
+                        if (a.0, a.1) != (b.0, b.1) {
+                            let r = |lo: Option<i64>, hi: Option<i64>| {
+                                let f = |v: Option<i64>| {
+                                    v.map(|x| x.to_string()).unwrap_or_else(|| "?".into())
+                                };
+                                format!("{}..{}", f(lo), f(hi))
+                            };
+                            Some(format!(
+                                "shard #{} covers {}, {}'s covers {}",
+                                i + 1,
+                                r(a.0, a.1),
+                                first.name,
+                                r(b.0, b.1)
+                            ))
+                        } else if a.2 != b.2 {
+                            Some(format!(
+                                "shard #{} is on {}, {}'s is on {}",
+                                i + 1,
+                                a.2.iter()
+                                    .map(|g| node_label(*g))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                first.name,
+                                b.2.iter()
+                                    .map(|g| node_label(*g))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        } else {
+                            None
+                        }
+                    })
             };
             if let Some(why) = why {
                 out.push(
@@ -335,7 +381,11 @@ pub fn check_catalog(s: &Snapshot) -> Vec<Issue> {
     }
 
     // Partitions share their parent's colocation group.
-    let colocation_of: HashMap<&str, u32> = s.tables.iter().map(|t| (t.name.as_str(), t.colocation_id)).collect();
+    let colocation_of: HashMap<&str, u32> = s
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.colocation_id))
+        .collect();
     for t in &s.tables {
         if let Some(parent) = &t.parent {
             if let Some(&pc) = colocation_of.get(parent.as_str()) {
@@ -471,7 +521,14 @@ pub fn orphan_shard_relation(table: &str, relation: &str, node: &str) -> Issue {
 }
 
 /// Rows whose distribution value hashes outside their shard's range.
-pub fn misplaced_rows(table: &str, shard: i64, node: &str, count: i64, samples: &str, column: &str) -> Issue {
+pub fn misplaced_rows(
+    table: &str,
+    shard: i64,
+    node: &str,
+    count: i64,
+    samples: &str,
+    column: &str,
+) -> Issue {
     Issue::new(
         "misplaced-rows",
         Level::Error,
@@ -507,4 +564,3 @@ pub fn metadata_drift(node: &str, catalog: &str) -> Issue {
 
 #[cfg(test)]
 mod tests;
-

@@ -16,7 +16,13 @@ fn nodes() -> Vec<NodeInfo> {
 
 /// A hash table of `n` shards (ids from `first_id`) in group `colocation`, placed round-robin on
 /// groups 1 and 2.
-fn table(name: &str, n: i32, first_id: i64, colocation: u32, placements: &mut Vec<PlacementInfo>) -> TableInfo {
+fn table(
+    name: &str,
+    n: i32,
+    first_id: i64,
+    colocation: u32,
+    placements: &mut Vec<PlacementInfo>,
+) -> TableInfo {
     let shards: Vec<ShardInfo> = shard_ranges(n)
         .into_iter()
         .enumerate()
@@ -69,9 +75,20 @@ fn a_healthy_catalog_has_no_issues() {
 #[test]
 fn ranges_gaps_overlaps_bounds_and_garbage() {
     let mut s = healthy();
-    s.tables[0].shards[3].max = Some((s.tables[0].shards[3].max.as_ref().unwrap().parse::<i64>().unwrap() - 10).to_string());
+    s.tables[0].shards[3].max = Some(
+        (s.tables[0].shards[3]
+            .max
+            .as_ref()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            - 10)
+            .to_string(),
+    );
     let found = check_catalog(&s);
-    assert!(found.iter().any(|i| i.check == "hash-range-gap" && i.table.as_deref() == Some("users")));
+    assert!(found
+        .iter()
+        .any(|i| i.check == "hash-range-gap" && i.table.as_deref() == Some("users")));
     // the tampered range no longer matches orders' either
     assert!(found.iter().any(|i| i.check == "colocation-mismatch"));
 
@@ -93,20 +110,31 @@ fn placements_and_nodes() {
     let mut s = healthy();
     s.placements.retain(|p| p.shard != 101);
     let found = check_catalog(&s);
-    let f = found.iter().find(|i| i.check == "shard-without-placement").unwrap();
+    let f = found
+        .iter()
+        .find(|i| i.check == "shard-without-placement")
+        .unwrap();
     assert_eq!(f.shard, Some(101));
 
     let mut s = healthy();
     s.placements[0].group = 9;
     let found = check_catalog(&s);
-    assert!(found.iter().any(|i| i.check == "placement-unknown-group" && i.node.as_deref() == Some("group 9")));
+    assert!(found
+        .iter()
+        .any(|i| i.check == "placement-unknown-group" && i.node.as_deref() == Some("group 9")));
 
     let mut s = healthy();
     s.nodes[1].active = false;
     let found = check_catalog(&s);
-    let f = found.iter().find(|i| i.check == "placement-inactive-node").unwrap();
+    let f = found
+        .iter()
+        .find(|i| i.check == "placement-inactive-node")
+        .unwrap();
     assert_eq!(f.node.as_deref(), Some("n1:5432"));
-    assert_eq!(f.remediation.as_deref(), Some("SELECT citus_activate_node('n1', 5432);"));
+    assert_eq!(
+        f.remediation.as_deref(),
+        Some("SELECT citus_activate_node('n1', 5432);")
+    );
 }
 
 #[test]
@@ -138,11 +166,20 @@ fn reference_tables_and_partitions() {
         colocation_id: 2,
         repmodel: 't',
         parent: None,
-        shards: vec![ShardInfo { id: 300, min: None, max: None }],
+        shards: vec![ShardInfo {
+            id: 300,
+            min: None,
+            max: None,
+        }],
     });
     s.colocation.insert(2, 1);
     for g in [0, 1] {
-        s.placements.push(PlacementInfo { id: 900 + g as i64, shard: 300, state: 1, group: g });
+        s.placements.push(PlacementInfo {
+            id: 900 + g as i64,
+            shard: 300,
+            state: 1,
+            group: g,
+        });
     }
     let found = check_catalog(&s);
     assert_eq!(found.len(), 1);
