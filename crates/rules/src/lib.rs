@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod pgvalue;
 pub mod policy;
 pub mod prepared;
+pub mod psql;
 pub mod record;
 pub mod script;
 pub mod tenants;

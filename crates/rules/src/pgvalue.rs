@@ -238,9 +238,81 @@ pub fn truncate_identifier(name: &str) -> &str {
     &name[..end]
 }
 
+/// A qualified name as `stringToQualifiedNameList` reads it (regclass input, Citus's
+/// `colocate_with`): dot-separated parts, each either `"quoted"` (kept as is, `""` for a quote)
+/// or plain (ASCII letters downcased), each truncated to 63 bytes; whitespace around parts is
+/// allowed. None for what PostgreSQL rejects as "invalid name syntax".
+pub fn parse_qualified_name(input: &str) -> Option<Vec<String>> {
+    let b = input.as_bytes();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < b.len() && is_c_space(b[i]) {
+            i += 1;
+        }
+        let mut part = String::new();
+        if i < b.len() && b[i] == b'"' {
+            i += 1;
+            loop {
+                let close = input[i..].find('"')? + i;
+                part.push_str(&input[i..close]);
+                i = close + 1;
+                if i < b.len() && b[i] == b'"' {
+                    part.push('"');
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            if part.is_empty() {
+                return None;
+            }
+        } else {
+            let start = i;
+            while i < b.len() && b[i] != b'.' && !is_c_space(b[i]) {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            part = input[start..i].to_ascii_lowercase();
+        }
+        parts.push(truncate_identifier(&part).to_string());
+        while i < b.len() && is_c_space(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return Some(parts);
+        }
+        if b[i] != b'.' {
+            return None;
+        }
+        i += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualified_names_read_like_regclass_input() {
+        let ok: &[(&str, &[&str])] = &[
+            ("orders", &["orders"]),
+            ("Public.Orders", &["public", "orders"]),
+            (" public . \"Orders\" ", &["public", "Orders"]),
+            ("\"a.b\"", &["a.b"]),
+            ("\"say \"\"hi\"\"\"", &["say \"hi\""]),
+            ("db.s.t", &["db", "s", "t"]),
+        ];
+        for (input, want) in ok {
+            assert_eq!(parse_qualified_name(input), Some(want.iter().map(|s| s.to_string()).collect()), "{input}");
+        }
+        for bad in ["", "a..b", "\"\"", "\"open", "a b", "a."] {
+            assert_eq!(parse_qualified_name(bad), None, "{bad}");
+        }
+        assert_eq!(parse_qualified_name(&"u".repeat(70)), Some(vec!["u".repeat(63)]));
+    }
 
     /// Expected values are PostgreSQL's, written out (from bool.c's rules and `SELECT 'x'::bool`).
     #[test]

@@ -2,7 +2,8 @@
 //! against a simulated copy of the cluster. Nothing is executed; each statement sees the
 //! settings and the colocation groups the statements before it would have produced.
 
-use crate::call::{describe_call, Arg, CallError, Catalog, CitusFunction};
+use crate::call::{describe_call, Arg, CallError, Catalog, CitusFunction, RelationRef, Value};
+use crate::pgvalue::{parse_int4, parse_qualified_name};
 use crate::distribution::{
     check_distribution_call, check_shard_count_setting, citus_refuses, default_group,
 };
@@ -128,6 +129,280 @@ impl Simulation {
             }
         }
         findings
+    }
+}
+
+/// One statement of a migration script, as a front end's parser saw it: owned values, no
+/// parser types. check_ddl builds these from PostgreSQL's raw parse tree, the command-line tool
+/// from libpg_query's; [`check_script`] gives both the same findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    /// `SET [LOCAL] name = value`, `SET name TO DEFAULT`, `RESET name`.
+    Set {
+        /// The setting, lower-cased as the parser gives it.
+        name: String,
+        /// The new value as text; None to go back to the value RESET restores.
+        value: Option<String>,
+    },
+    /// `CREATE TABLE`: the columns a later distribution call may name.
+    CreateTable(ScriptTable),
+    /// `CREATE TYPE ... AS ENUM`: a type whose hash depends on node-local OIDs.
+    CreateEnum {
+        /// As written (last part of the qualified name).
+        name: String,
+    },
+    /// Calls of Citus's distribution functions anywhere in the statement.
+    Calls(Vec<ScriptCall>),
+    /// A statement of `kind` naming these relations (`(schema, name)`, schema None when
+    /// unqualified): a hand edit when one of them is Citus metadata.
+    Relations {
+        kind: StatementKind,
+        relations: Vec<(Option<String>, String)>,
+    },
+    /// `DO`: code that only runs when it runs.
+    Do,
+    /// A function or procedure body (`CREATE FUNCTION ... AS $$...$$`): it runs later.
+    FunctionBody,
+    /// Anything else: nothing to check.
+    Other,
+}
+
+/// A table created by the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptTable {
+    /// As the parser reads it: `name` or `schema.name` (downcased unless quoted).
+    pub name: String,
+    pub columns: Vec<ScriptColumn>,
+    /// PRIMARY KEY columns, in key order (column and table constraints together).
+    pub primary_key: Vec<String>,
+}
+
+/// A column of a table created by the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptColumn {
+    pub name: String,
+    /// The type as written (`bigint`, `public.mood`, `text[]`).
+    pub type_name: String,
+    /// What the front end knows about the type: None when it does not exist yet (created by
+    /// the script, or unknown).
+    pub type_facts: Option<TypeFacts>,
+    /// An explicit `COLLATE`, resolved by the front end (None: the type's default).
+    pub collation: Option<u32>,
+    /// NOT NULL (column or table constraint) or in the primary key.
+    pub not_null: bool,
+}
+
+/// A type as the catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeFacts {
+    /// `format_type()`.
+    pub name: String,
+    pub oid: u32,
+    /// The type's default collation (`pg_type.typcollation`).
+    pub collation: u32,
+    pub enum_based: bool,
+    pub tiny_domain: bool,
+}
+
+/// A call of one of the watched functions, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptCall {
+    pub function: CitusFunction,
+    pub args: Vec<ScriptArg>,
+}
+
+/// One argument of a [`ScriptCall`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptArg {
+    /// `name => value`: the parameter name (as the parser folded it).
+    pub name: Option<String>,
+    /// A constant (`'48'`, `48`, `TRUE`, `NULL`, also through a cast) as text, None for NULL;
+    /// or not a constant.
+    pub value: Result<Option<String>, NotConstant>,
+}
+
+/// An argument that is a parameter, a variable, an expression: known only when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotConstant;
+
+/// What a front end looks up for [`check_script`]: the catalog's tables (for tables the
+/// script did not create) and the value a setting returns to on RESET.
+pub trait ScriptCatalog: Catalog {
+    fn reset_value(&mut self, setting: &str) -> Option<String>;
+}
+
+/// One line of a dry run's result: a finding, or a note about what cannot be checked here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Finding(Finding),
+    Note(String),
+}
+
+/// Runs a whole script against the simulated cluster: each statement sees the settings and
+/// colocation groups the statements before it would have produced. A statement of the script
+/// may give several entries (a DML statement that also calls a distribution function); each
+/// comes with the script's statement number, and so does what it gets.
+pub fn check_script(
+    statements: &[(usize, Statement)],
+    cluster: Cluster,
+    settings: Settings,
+    catalog: &mut dyn ScriptCatalog,
+) -> Vec<(usize, Outcome)> {
+    let mut sim = Simulation::new(cluster, settings);
+    let mut created: Vec<ScriptTable> = Vec::new();
+    let mut enums: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, st) in statements {
+        let i = *i;
+        let mut push = |o: Outcome| out.push((i, o));
+        match st {
+            Statement::Set { name, value } => {
+                let value = match value {
+                    Some(v) => Some(v.clone()),
+                    None => catalog.reset_value(name),
+                };
+                let Some(n) = value.and_then(|v| parse_int4(v.trim().trim_matches('\'')).ok()) else {
+                    continue;
+                };
+                match name.as_str() {
+                    "citus.shard_count" => {
+                        let how = format!("SET citus.shard_count = {n}");
+                        for f in sim.set_shard_count(n, &how) {
+                            push(Outcome::Finding(f));
+                        }
+                    }
+                    "citus.shard_replication_factor" => sim.set_replication_factor(n),
+                    _ => {}
+                }
+            }
+            Statement::CreateTable(t) => {
+                created.retain(|x| x.name != t.name);
+                created.push(t.clone());
+            }
+            Statement::CreateEnum { name } => enums.push(name.clone()),
+            Statement::Calls(calls) => {
+                for c in calls {
+                    let mut args = Vec::with_capacity(c.args.len());
+                    let mut constant = true;
+                    for a in &c.args {
+                        match &a.value {
+                            Ok(v) => {
+                                let v = match v {
+                                    Some(t) => Value::Text(t.clone()),
+                                    None => Value::Null,
+                                };
+                                args.push(match &a.name {
+                                    Some(n) => Arg::named(n.clone(), v),
+                                    None => Arg::positional(v),
+                                });
+                            }
+                            Err(NotConstant) => {
+                                let which = match &a.name {
+                                    Some(n) => n.clone(),
+                                    None => format!("argument {}", args.len() + 1),
+                                };
+                                push(Outcome::Note(format!(
+                                    "{}: {which} is not a constant, so the call is checked when it runs, not here",
+                                    c.function
+                                )));
+                                constant = false;
+                                break;
+                            }
+                        }
+                    }
+                    if !constant {
+                        continue;
+                    }
+                    let mut lookup = ScriptLookup { created: &created, enums: &enums, catalog: &mut *catalog };
+                    match sim.call(c.function, args, &mut lookup) {
+                        Ok(findings) => findings.into_iter().for_each(|f| push(Outcome::Finding(f))),
+                        Err(e) => push(Outcome::Note(e.message(c.function))),
+                    }
+                }
+            }
+            Statement::Relations { kind, relations } => {
+                for (schema, name) in relations {
+                    if let Some(f) = sim.statement(*kind, schema.as_deref(), name) {
+                        push(Outcome::Finding(f));
+                    }
+                }
+            }
+            Statement::Do => push(Outcome::Note(
+                "DO blocks are not analysed here; the guard checks what they run when they run".into(),
+            )),
+            Statement::FunctionBody => {}
+            Statement::Other => {}
+        }
+    }
+    out
+}
+
+/// Table facts for a dry run: tables the script created, from the script; others from the
+/// front end's catalog.
+struct ScriptLookup<'a> {
+    created: &'a [ScriptTable],
+    enums: &'a [String],
+    catalog: &'a mut dyn ScriptCatalog,
+}
+
+impl ScriptLookup<'_> {
+    fn column(&self, c: &ScriptColumn) -> ColumnFacts {
+        let short = c.type_name.rsplit('.').next().unwrap_or(&c.type_name);
+        let short = short.trim_end_matches("[]").trim_matches('"');
+        match &c.type_facts {
+            Some(t) => ColumnFacts {
+                name: c.name.clone(),
+                type_name: t.name.clone(),
+                type_oid: t.oid,
+                collation: c.collation.unwrap_or(t.collation),
+                type_collation: t.collation,
+                enum_based: t.enum_based,
+                not_null: c.not_null,
+                tiny_domain: t.tiny_domain,
+            },
+            // A type the script creates: no existing group can share it.
+            None => ColumnFacts {
+                name: c.name.clone(),
+                type_name: c.type_name.clone(),
+                type_oid: u32::MAX,
+                collation: c.collation.unwrap_or(0),
+                type_collation: 0,
+                enum_based: self.enums.iter().any(|e| e == short),
+                not_null: c.not_null,
+                tiny_domain: false,
+            },
+        }
+    }
+}
+
+impl Catalog for ScriptLookup<'_> {
+    fn table(&mut self, rel: &RelationRef, column: Option<&str>) -> Option<TableFacts> {
+        let written = match rel {
+            RelationRef::Name(n) => match parse_qualified_name(n) {
+                Some(parts) => parts.join("."),
+                None => return None,
+            },
+            RelationRef::Oid(_) => return self.catalog.table(rel, column),
+        };
+        let Some(t) = self.created.iter().rev().find(|t| t.name == written) else {
+            return self.catalog.table(rel, column);
+        };
+        let col = column.and_then(|c| t.columns.iter().find(|x| x.name == c)).map(|c| self.column(c));
+        let key_columns = t
+            .primary_key
+            .iter()
+            .filter_map(|k| t.columns.iter().find(|c| &c.name == k))
+            .map(|c| self.column(c))
+            .collect();
+        Some(TableFacts {
+            name: t.name.clone(),
+            has_replica_identity: !t.primary_key.is_empty(),
+            colocation_id: None,
+            colocated_with: Vec::new(),
+            primary_key: t.primary_key.clone(),
+            key_columns,
+            column: col,
+        })
     }
 }
 

@@ -1,0 +1,240 @@
+//! Migration scripts are usually psql scripts: besides SQL they hold psql meta-commands
+//! (`\set ON_ERROR_STOP on`, `\connect db`) and the data of `COPY ... FROM stdin` (every line up
+//! to `\.`). Neither is SQL, and PostgreSQL's parser stops at them with a bare "syntax error".
+//! [`blank_client_side`] replaces them with spaces, keeping every newline, so byte offsets,
+//! line and column numbers of the SQL that remains are those of the original script.
+
+/// What was blanked, by line (1-based), for notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blanked {
+    /// A psql meta-command (the whole line).
+    MetaCommand { line: usize, text: String },
+    /// The data lines of a `COPY ... FROM stdin` and its `\.` terminator.
+    CopyData { first_line: usize, last_line: usize },
+}
+
+/// The script with psql meta-commands and COPY data replaced by spaces (same length, same
+/// newlines), and what was replaced.
+pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
+    let mut out: Vec<u8> = script.as_bytes().to_vec();
+    let mut blanked = Vec::new();
+    let bytes = script.as_bytes();
+    let mut i = 0;
+    let mut stmt_start = 0;
+    let mut at_line_start = true;
+    let line_of = |pos: usize| bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // A backslash line where a new statement could start: a meta-command.
+        if at_line_start && only_space(&bytes[stmt_start..i]) {
+            let mut j = i;
+            while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
+                j += 1;
+            }
+            if j < bytes.len() && bytes[j] == b'\\' {
+                let end = line_end(bytes, j);
+                blanked.push(Blanked::MetaCommand {
+                    line: line_of(j),
+                    text: String::from_utf8_lossy(&bytes[j..end]).trim().to_string(),
+                });
+                blank(&mut out, j, end);
+                i = end;
+                stmt_start = end;
+                continue;
+            }
+        }
+        at_line_start = false;
+        match b {
+            b'\n' => {
+                at_line_start = true;
+                i += 1;
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = line_end(bytes, i);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = block_comment_end(bytes, i);
+            }
+            b'\'' => {
+                // E'...' strings allow backslash escapes; standard strings only ''.
+                let escapes = i > 0 && matches!(bytes[i - 1], b'E' | b'e') && (i < 2 || !is_ident(bytes[i - 2]));
+                i = quoted_end(bytes, i, b'\'', escapes);
+            }
+            b'"' => i = quoted_end(bytes, i, b'"', false),
+            b'$' if i == 0 || !is_ident(bytes[i - 1]) => match dollar_tag(bytes, i) {
+                Some(tag) => {
+                    let body = i + tag.len();
+                    i = find(bytes, body, tag).map(|e| e + tag.len()).unwrap_or(bytes.len());
+                }
+                None => i += 1,
+            },
+            b';' => {
+                let stmt = &script[stmt_start..i];
+                i += 1;
+                stmt_start = i;
+                if is_copy_from_stdin(stmt) {
+                    // The data starts on the next line and ends with a line "\.".
+                    let data = line_end(bytes, i).saturating_add(1).min(bytes.len());
+                    let mut k = data;
+                    let mut end = bytes.len();
+                    while k < bytes.len() {
+                        let e = line_end(bytes, k);
+                        if bytes[k..e].iter().copied().filter(|c| *c != b'\r').eq(*b"\\.") {
+                            end = e;
+                            break;
+                        }
+                        k = (e + 1).min(bytes.len());
+                        if e >= bytes.len() {
+                            break;
+                        }
+                    }
+                    if data < bytes.len() {
+                        blanked.push(Blanked::CopyData {
+                            first_line: line_of(data),
+                            last_line: line_of(end.min(bytes.len()).max(data)),
+                        });
+                        blank(&mut out, data, end);
+                        i = end;
+                        stmt_start = end;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    (String::from_utf8(out).unwrap_or_default(), blanked)
+}
+
+fn only_space(b: &[u8]) -> bool {
+    b.iter().all(|c| c.is_ascii_whitespace())
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn line_end(b: &[u8], from: usize) -> usize {
+    b[from..].iter().position(|&c| c == b'\n').map(|p| from + p).unwrap_or(b.len())
+}
+
+fn blank(out: &mut [u8], from: usize, to: usize) {
+    for c in &mut out[from..to] {
+        if *c != b'\n' {
+            *c = b' ';
+        }
+    }
+}
+
+fn block_comment_end(b: &[u8], start: usize) -> usize {
+    // Block comments nest in PostgreSQL.
+    let mut depth = 0;
+    let mut i = start;
+    while i + 1 < b.len() {
+        if b[i] == b'/' && b[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    b.len()
+}
+
+fn quoted_end(b: &[u8], start: usize, q: u8, escapes: bool) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        if escapes && b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// `$tag$` starting at `start`, if it is one.
+fn dollar_tag(b: &[u8], start: usize) -> Option<&[u8]> {
+    let mut i = start + 1;
+    while i < b.len() && b[i] != b'$' {
+        if !(b[i].is_ascii_alphabetic() || b[i] == b'_' || b[i] >= 0x80 || (i > start + 1 && b[i].is_ascii_digit())) {
+            return None;
+        }
+        i += 1;
+    }
+    (i < b.len()).then(|| &b[start..=i])
+}
+
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| from + p)
+}
+
+/// `COPY ... FROM STDIN` (any case, any options), comments aside.
+fn is_copy_from_stdin(stmt: &str) -> bool {
+    let words: Vec<String> = stmt
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .flat_map(|l| l.split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ','))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    words.first().is_some_and(|w| w == "copy")
+        && words.windows(2).any(|w| w[0] == "from" && w[1] == "stdin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_data_and_meta_commands_become_spaces_and_everything_keeps_its_place() {
+        let script = "\\set ON_ERROR_STOP on\nCREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nSELECT 1;\n";
+        let (sql, blanked) = blank_client_side(script);
+        assert_eq!(sql.len(), script.len());
+        assert_eq!(sql.lines().count(), script.lines().count());
+        assert_eq!(
+            sql,
+            "                     \nCREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n \n \n  \nSELECT 1;\n"
+        );
+        assert_eq!(
+            blanked,
+            vec![
+                Blanked::MetaCommand { line: 1, text: "\\set ON_ERROR_STOP on".into() },
+                Blanked::CopyData { first_line: 4, last_line: 6 },
+            ]
+        );
+    }
+
+    #[test]
+    fn backslashes_and_copy_words_inside_sql_are_left_alone() {
+        for script in [
+            "SELECT E'\\\\x';\n",
+            "SELECT 'COPY t FROM stdin;';\nSELECT 1;\n",
+            "SELECT $$\n\\not a meta command\n$$;\n",
+            "COPY t FROM '/tmp/file';\nSELECT 1;\n",
+            "/* COPY t FROM stdin; */ SELECT 1;\n",
+            "COPY (SELECT 1) TO stdout;\nSELECT 2;\n",
+        ] {
+            assert_eq!(blank_client_side(script), (script.to_string(), vec![]), "{script}");
+        }
+    }
+
+    #[test]
+    fn copy_without_terminator_blanks_to_the_end() {
+        let (sql, b) = blank_client_side("copy t from STDIN with (format csv);\na,b\nc,d");
+        assert_eq!(sql, "copy t from STDIN with (format csv);\n   \n   ");
+        assert_eq!(b, vec![Blanked::CopyData { first_line: 2, last_line: 3 }]);
+    }
+}
