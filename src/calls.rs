@@ -16,9 +16,11 @@ use std::ffi::{c_void, CStr};
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use sidecar_rules::{check_distribution_call, ColocateWith, DistCall, TableFacts};
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use sidecar_rules::call::{describe_call, Arg, Catalog, CitusFunction, ParamType, RelationRef, Value};
+use sidecar_rules::{check_distribution_call, TableFacts};
 
-use crate::catalog::{self, BackendLocal, Watched};
+use crate::catalog::{self, BackendLocal};
 use crate::{decisions, facts, report};
 
 // PostgreSQL's tree walkers, declared here rather than through pgrx's wrappers: the planner hook
@@ -44,37 +46,54 @@ unsafe extern "C" {
     ) -> bool;
 }
 
+/// Marks the target-function constant of a call the planner hook built: a typmod SQL cannot
+/// give an `oid` constant, so `guarded_call` can tell its own calls from hand-written ones.
+const ROUTED_TYPMOD: i32 = 0x5c1d_ca11;
+
 /// Walks `parse` and routes every watched call through `guarded_call`.
 ///
 /// # Safety
 /// `parse` must be a valid Query owned by the caller's planning run.
 pub unsafe fn route_watched_calls(parse: *mut pg_sys::Query) {
-    let mut found: Vec<*mut pg_sys::FuncExpr> = Vec::new();
+    // Candidates are collected into a PostgreSQL List (no Rust destructor is alive while
+    // PostgreSQL's walkers run: they may raise "stack depth limit exceeded").
+    let mut found: *mut pg_sys::List = std::ptr::null_mut();
     // SAFETY: walking a valid tree; `collect` only reads tags and OIDs.
     unsafe {
         pg_query_tree_walker(parse, collect, (&raw mut found).cast(), 0);
-        for f in found {
-            reroute(f);
+        if found.is_null() {
+            return;
+        }
+        for i in 0..(*found).length as usize {
+            let f = (*(*found).elements.add(i)).ptr_value as *mut pg_sys::FuncExpr;
+            // Classified now (not while walking), and again for a node met twice (PostgreSQL 18
+            // walks GROUP BY expressions twice): once routed, it calls guarded_call, not Citus.
+            if catalog::watched((*f).funcid).is_some() {
+                reroute(f);
+            }
         }
     }
 }
 
-/// The walker's callback: collects calls of watched functions. Runs for every node of every
-/// planned query, so it does nothing else.
+/// The walker's callback: collects calls of functions that are not built into PostgreSQL (only
+/// those can be Citus's). Runs for every node of every planned query, so it does nothing else.
 unsafe extern "C" fn collect(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
     if node.is_null() {
         return false;
     }
-    // SAFETY: every Node starts with its tag; casts follow the tag; ctx is our Vec.
+    // SAFETY: every Node starts with its tag; casts follow the tag; ctx is our List pointer.
     unsafe {
         match (*node).type_ {
+            // Leaves: nothing below them.
+            pg_sys::NodeTag::T_Var | pg_sys::NodeTag::T_Const | pg_sys::NodeTag::T_Param => return false,
             pg_sys::NodeTag::T_Query => {
                 return pg_query_tree_walker(node.cast(), collect, ctx, 0);
             }
             pg_sys::NodeTag::T_FuncExpr => {
                 let f = node as *mut pg_sys::FuncExpr;
-                if catalog::watched_cached((*f).funcid).is_some() {
-                    (*(ctx as *mut Vec<*mut pg_sys::FuncExpr>)).push(f);
+                if (*f).funcid.to_u32() >= pg_sys::FirstNormalObjectId {
+                    let list = ctx as *mut *mut pg_sys::List;
+                    *list = pg_sys::lappend(*list, node.cast());
                 }
             }
             _ => {}
@@ -102,7 +121,7 @@ unsafe fn reroute(f: *mut pg_sys::FuncExpr) {
         pg_sys::ReleaseSysCache(tuple);
         let target = pg_sys::makeConst(
             pg_sys::OIDOID,
-            -1,
+            ROUTED_TYPMOD,
             pg_sys::InvalidOid,
             4,
             pg_sys::Datum::from(funcid),
@@ -116,55 +135,95 @@ unsafe fn reroute(f: *mut pg_sys::FuncExpr) {
     }
 }
 
-/// One argument as the call received it: NULL, or its text form (and the raw OID for regclass).
-struct Arg {
-    text: Option<String>,
-    oid: Option<pg_sys::Oid>,
-}
-
-impl Arg {
-    fn int(&self) -> Option<i32> {
-        self.text.as_deref().and_then(|s| s.trim().parse().ok())
-    }
-    fn boolean(&self) -> Option<bool> {
-        self.text.as_deref().map(|s| s == "t" || s == "true")
-    }
-}
-
-impl Arg {
-    /// A value of type `typ`, printed with the type's output function.
-    unsafe fn from_datum(typ: pg_sys::Oid, value: pg_sys::Datum, isnull: bool) -> Arg {
-        if isnull {
-            return Arg { text: None, oid: None };
-        }
-        // SAFETY: `value` is a valid datum of type `typ`.
-        unsafe {
-            let oid = matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID)
-                .then(|| pg_sys::Oid::from(value.value() as u32));
-            let mut out = pg_sys::InvalidOid;
-            let mut varlena = false;
-            pg_sys::getTypeOutputInfo(typ, &mut out, &mut varlena);
-            let s = pg_sys::OidOutputFunctionCall(out, value);
-            let text = Some(CStr::from_ptr(s).to_string_lossy().into_owned());
-            Arg { text, oid }
-        }
-    }
-}
-
-/// Argument `i` of `fcinfo`, typed by the call expression.
-unsafe fn read_arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> Arg {
-    // SAFETY: i < nargs; the type comes from the call expression.
+/// The types Citus's C code reads the parameters of `kind` as: the declared argument types of
+/// Citus's own entry (pg_catalog.<name>), position by position.
+fn canonical_types(kind: CitusFunction) -> Option<Vec<pg_sys::Oid>> {
+    let oid = catalog::canonical_oid(kind)?;
+    // SAFETY: a syscache lookup released before returning; oidvector values are inline.
     unsafe {
-        let nd = *(*fcinfo).args.as_ptr().add(i);
-        let typ = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
-        Arg::from_datum(typ, nd.value, nd.isnull)
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(oid));
+        if tuple.is_null() {
+            return None;
+        }
+        let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
+        let types = (*form).proargtypes.values.as_slice((*form).pronargs as usize).to_vec();
+        pg_sys::ReleaseSysCache(tuple);
+        Some(types)
     }
 }
+
+/// A datum of type `typ`, printed with the type's output function.
+unsafe fn output(typ: pg_sys::Oid, value: pg_sys::Datum) -> String {
+    // SAFETY: `value` is a valid, non-NULL datum of type `typ`.
+    unsafe {
+        let mut out = pg_sys::InvalidOid;
+        let mut varlena = false;
+        pg_sys::getTypeOutputInfo(typ, &mut out, &mut varlena);
+        CStr::from_ptr(pg_sys::OidOutputFunctionCall(out, value)).to_string_lossy().into_owned()
+    }
+}
+
+/// One argument as Citus's C code reads it, or None when it arrives as a type Citus does not
+/// read there (another SQL name for Citus's C function, declared with other types): then
+/// nobody can say what the call would do.
+unsafe fn decode(param: ParamType, canonical: pg_sys::Oid, typ: pg_sys::Oid, value: pg_sys::Datum, isnull: bool) -> Option<Value> {
+    if isnull {
+        return Some(Value::Null);
+    }
+    // SAFETY: `value` is a datum of type `typ`, printed only with that type's output function.
+    unsafe {
+        match param {
+            // PG_GETARG_OID: any 4-byte by-value type is read as the relation's OID.
+            ParamType::RegClass => matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID | pg_sys::INT4OID)
+                .then(|| Value::Relation(RelationRef::Oid(value.value() as u32))),
+            // PG_GETARG_TEXT_P: any text-like varlena.
+            ParamType::Text => (typ == canonical || matches!(typ, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID))
+                .then(|| Value::Text(output(typ, value))),
+            _ => (typ == canonical).then(|| Value::Text(output(typ, value))),
+        }
+    }
+}
+
+/// The values of a call of `kind` whose argument `i` has type `types[i]` and value `values[i]`,
+/// decoded as Citus reads them; None when one of them cannot be.
+unsafe fn decode_all(kind: CitusFunction, args: &[(pg_sys::Oid, pg_sys::Datum, bool)]) -> Option<Vec<Value>> {
+    let params = kind.params();
+    let canonical = canonical_types(kind)?;
+    if args.len() != params.len() || canonical.len() != params.len() {
+        return None;
+    }
+    args.iter()
+        .zip(params.iter().zip(canonical))
+        // SAFETY: each datum is of the type given beside it.
+        .map(|(&(typ, value, isnull), (p, c))| unsafe { decode(p.ty, c, typ, value, isnull) })
+        .collect()
+}
+
+/// The guard's catalog: facts read from the live metadata (facts.rs).
+struct GuardCatalog;
+
+impl Catalog for GuardCatalog {
+    fn table(&mut self, rel: &RelationRef, column: Option<&str>) -> Option<TableFacts> {
+        match rel {
+            RelationRef::Oid(oid) => facts::table(pg_sys::Oid::from(*oid), column),
+            RelationRef::Name(_) => None,
+        }
+    }
+}
+
+const UNREADABLE: &str = "It is another SQL name for Citus's C function, declared with argument types Citus's code does not read there, so the sidecar cannot know what it would do.";
 
 /// Runs the rules on a call, emits its warnings and records the decision; returns the blocking
-/// finding, if any, for the caller to raise once its Rust values are dropped.
-fn check(kind: Watched, args: &[Arg]) -> Option<report::Pending> {
-    let call = describe(kind, args)?;
+/// finding, if any, for the caller to raise once its Rust values are dropped. `values` None:
+/// the arguments cannot be read (see [`decode`]), and the call is refused as unchecked.
+fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pending> {
+    let Some(values) = values else {
+        return unchecked(kind, UNREADABLE);
+    };
+    let args = values.into_iter().map(Arg::positional).collect();
+    // Nothing to check when Citus would do nothing, or refuses the call itself with its own
+    // error, or the table does not exist (PostgreSQL or Citus says so).
+    let call = describe_call(kind, args, &mut GuardCatalog).ok()?;
     let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
     let (verdict, hatch, error) = report::decide(&findings);
     let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
@@ -172,51 +231,17 @@ fn check(kind: Watched, args: &[Arg]) -> Option<report::Pending> {
     error
 }
 
-/// Builds the rules' view of a call from its argument values, or None when the table does
-/// not exist (Citus reports that itself).
-fn describe(kind: Watched, a: &[Arg]) -> Option<DistCall> {
-    let relid = a.first()?.oid?;
-    let text = |i: usize| a.get(i).and_then(|x| x.text.clone());
-    let table_for = |col: Option<&str>| -> Option<TableFacts> { facts::table(relid, col) };
-    Some(match kind {
-        Watched::CreateDistributedTable | Watched::CreateDistributedTableConcurrently => {
-            let column = text(1);
-            DistCall::CreateDistributedTable {
-                concurrently: kind == Watched::CreateDistributedTableConcurrently,
-                table: table_for(column.as_deref())?,
-                distribution_column: column,
-                distribution_type: text(2).unwrap_or_else(|| "hash".into()),
-                colocate_with: ColocateWith::parse(&text(3).unwrap_or_else(|| "default".into())),
-                shard_count: a.get(4).and_then(Arg::int),
-            }
-        }
-        Watched::AlterDistributedTable => {
-            let column = text(1);
-            DistCall::AlterDistributedTable {
-                table: table_for(column.as_deref())?,
-                distribution_column: column,
-                shard_count: a.get(2).and_then(Arg::int),
-                colocate_with: text(3).map(|s| ColocateWith::parse(&s)),
-                cascade_to_colocated: a.get(4).and_then(Arg::boolean),
-            }
-        }
-        Watched::UndistributeTable => DistCall::UndistributeTable {
-            table: table_for(None)?,
-        },
-        Watched::UpdateDistributedTableColocation => DistCall::UpdateDistributedTableColocation {
-            table: table_for(None)?,
-            colocate_with: ColocateWith::parse(&text(1).unwrap_or_default()),
-        },
-    })
-}
-
-fn watched_kind(funcid: pg_sys::Oid) -> Option<Watched> {
-    catalog::watched(funcid)
+/// A call the guard cannot check is refused (rule unchecked-call), and recorded.
+fn unchecked(kind: CitusFunction, why: &str) -> Option<report::Pending> {
+    let finding = sidecar_rules::unchecked_call(kind.proname(), why);
+    let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
+    decisions::record(kind.proname(), None, &[finding.rule.as_str()], verdict.as_str(), hatch.as_deref());
+    error
 }
 
 /// The function `guarded_call` is about to run after validating it; the fmgr hook lets that
 /// one call through.
-static VALIDATED: BackendLocal<pg_sys::Oid> = BackendLocal(Cell::new(pg_sys::InvalidOid));
+static VALIDATED: BackendLocal<Cell<pg_sys::Oid>> = BackendLocal(Cell::new(pg_sys::InvalidOid));
 
 /// Called by the fmgr hook when a watched Citus function starts. A call that came through
 /// `guarded_call` was checked already. A call from C code (no call expression: Citus itself,
@@ -235,7 +260,7 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
             VALIDATED.0.set(pg_sys::InvalidOid);
             return None;
         }
-        let kind = catalog::watched_cached(funcid)?;
+        let kind = catalog::watched(funcid)?;
         if crate::gucs::mode() == sidecar_rules::Mode::Off {
             return None;
         }
@@ -244,28 +269,18 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
             return None;
         }
         let list = (*(expr as *mut pg_sys::FuncExpr)).args;
-        let len = if list.is_null() { 0 } else { (*list).length as usize };
-        let mut args = Vec::with_capacity(len);
-        let mut constant = true;
-        for i in 0..len {
-            let node = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::Node;
-            if (*node).type_ == pg_sys::NodeTag::T_Const {
-                let c = node as *mut pg_sys::Const;
-                args.push(Arg::from_datum((*c).consttype, (*c).constvalue, (*c).constisnull));
-            } else {
-                constant = false;
+        let mut args = Vec::new();
+        for node in crate::statements::ptr_list::<pg_sys::Node>(list) {
+            if (*node).type_ != pg_sys::NodeTag::T_Const {
+                return unchecked(
+                    kind,
+                    "It reached Citus without passing the sidecar's planner hook (it was inlined from a SQL-language function), and its arguments are not constants, so the sidecar cannot know what it would do.",
+                );
             }
+            let c = node as *mut pg_sys::Const;
+            args.push(((*c).consttype, (*c).constvalue, (*c).constisnull));
         }
-        if constant {
-            return check(kind, &args);
-        }
-        let finding = sidecar_rules::unchecked_call(
-            kind.proname(),
-            "It reached Citus without passing the sidecar's planner hook (it was inlined from a SQL-language function), and its arguments are not constants, so the sidecar cannot know what it would do.",
-        );
-        let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
-        decisions::record(kind.proname(), None, &[finding.rule.as_str()], verdict.as_str(), hatch.as_deref());
-        error
+        check(kind, decode_all(kind, &args))
     }
 }
 
@@ -292,7 +307,14 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
             }
         };
         if !is_routed_call(fcinfo, target) {
-            error!("citus_sidecar.guarded_call is called by the sidecar's planner hook only");
+            pgrx::pg_sys::panic::ErrorReport::new(
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                "citus_sidecar.guarded_call is called by the sidecar's planner hook only",
+                "guarded_call",
+            )
+            .set_detail("The sidecar routes every call of Citus's distribution functions through it; a call written by hand is refused.")
+            .set_hint("Call the Citus function itself, e.g. SELECT create_distributed_table('t', 'c');")
+            .report(PgLogLevel::ERROR);
         }
         // Routing replaced the call's function OID, so PostgreSQL checked EXECUTE on
         // guarded_call, not on Citus's function: check it here, and tell object-access hooks.
@@ -314,10 +336,15 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
         }
         // Every Rust value lives inside this block; a blocking finding is raised after it,
         // so the ERROR's longjmp crosses no destructor.
-        let blocked = match watched_kind(target) {
+        let blocked = match catalog::watched(target) {
             Some(kind) if crate::gucs::mode() != sidecar_rules::Mode::Off => {
-                let args: Vec<Arg> = (1..nargs).map(|i| read_arg(fcinfo, i)).collect();
-                check(kind, &args)
+                let args: Vec<(pg_sys::Oid, pg_sys::Datum, bool)> = (1..nargs)
+                    .map(|i| {
+                        let nd = *(*fcinfo).args.as_ptr().add(i);
+                        (pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32), nd.value, nd.isnull)
+                    })
+                    .collect();
+                check(kind, decode_all(kind, &args))
             }
             _ => None,
         };
@@ -328,11 +355,27 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
     }
 }
 
-/// Is this a call the planner hook built: `target` is a watched function and the remaining
-/// arguments have exactly its parameter types? Anything else (a hand-made call with another
-/// function or other argument types) could make Citus's C code read a datum as the wrong type.
+/// Is this a call the planner hook built: its first argument is the constant the hook marks
+/// (ROUTED_TYPMOD), `target` is a watched function, and the remaining arguments have exactly
+/// its parameter types? Anything else is refused: a hand-written call, and anything that could
+/// make Citus's C code read a datum as the wrong type.
 unsafe fn is_routed_call(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> bool {
-    if target == pg_sys::InvalidOid || watched_kind(target).is_none() {
+    if target == pg_sys::InvalidOid || catalog::watched(target).is_none() {
+        return false;
+    }
+    // SAFETY: fn_expr, when set, is the FuncExpr the call was built from.
+    let marked = unsafe {
+        let expr = (*(*fcinfo).flinfo).fn_expr;
+        !expr.is_null() && (*expr).type_ == pg_sys::NodeTag::T_FuncExpr && {
+            let args = (*(expr as *mut pg_sys::FuncExpr)).args;
+            !args.is_null() && (*args).length > 0 && {
+                let first = (*(*args).elements).ptr_value as *mut pg_sys::Node;
+                (*first).type_ == pg_sys::NodeTag::T_Const
+                    && (*(first as *mut pg_sys::Const)).consttypmod == ROUTED_TYPMOD
+            }
+        }
+    };
+    if !marked {
         return false;
     }
     // SAFETY: a syscache lookup released before returning; oidvector values are inline.

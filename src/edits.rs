@@ -1,39 +1,51 @@
-//! Rule metadata-hand-edit: INSERT/UPDATE/DELETE/MERGE (ExecutorStart hook) and TRUNCATE, COPY FROM,
-//! ALTER TABLE, ALTER ... RENAME, DROP TABLE (ProcessUtility hook) on Citus's metadata tables,
-//! from a client session. Citus's own work is never blocked: its C code writes the catalogs
-//! without SQL, and its SQL-level work runs inside its own functions or on its internal
-//! connections (catalog::in_citus_work).
+//! Rule metadata-hand-edit: statements that change Citus's metadata relations (pg_dist_* in
+//! pg_catalog: tables, the legacy view, sequences, and their indexes) from a client session.
+//! Writes (INSERT/UPDATE/DELETE/MERGE, data-modifying CTEs) are seen by the ExecutorStart hook,
+//! at every execution of a plan; TRUNCATE, COPY FROM, ALTER (including SET SCHEMA, RENAME and
+//! OWNER), DROP, CREATE INDEX/TRIGGER/RULE/POLICY, GRANT/REVOKE and inheritance by the
+//! ProcessUtility hook.
+//!
+//! Citus's own work is never blocked: its C code writes the catalogs without SQL or through SPI
+//! (origin::spi_called_from_citus), its SQL-level work runs inside its own functions
+//! (catalog::in_citus_work), and its internal connections are left alone.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 
 use pgrx::pg_sys;
+use sidecar_rules::metadata::{self, StatementKind};
 
+use crate::statements::{self, Target};
 use crate::{catalog, decisions, origin, report};
 
-/// Decides on an edit of `relid` by `operation`; returns the ERROR to raise, if any.
+/// Decides on a statement of `kind` on `relid`; returns the ERROR to raise, if any.
 /// `via_spi`: the statement runs through SPI, so C code may have issued it.
-fn decide(operation: &str, relid: pg_sys::Oid, via_spi: bool) -> Option<report::Pending> {
-    if !catalog::is_metadata_table(relid) || catalog::in_citus_work() {
+fn decide(kind: StatementKind, relid: pg_sys::Oid, via_spi: bool) -> Option<report::Pending> {
+    if !kind.is_edit() || !catalog::is_metadata_relation(relid) || catalog::in_citus_work() {
         return None;
     }
-    if via_spi && origin::called_from_citus_c_code() {
+    if via_spi && origin::spi_called_from_citus() {
         return None;
     }
-    if crate::gucs::mode() == sidecar_rules::Mode::Off {
-        return None;
-    }
-    // SAFETY: catalog lookups for a relation that exists.
-    let name = unsafe {
-        let rel = pg_sys::get_rel_name(relid);
-        if rel.is_null() {
+    // SAFETY: syscache lookups for a relation that exists.
+    let rel = unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        if tuple.is_null() {
             return None;
         }
-        format!("pg_catalog.{}", CStr::from_ptr(rel).to_string_lossy())
+        let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple);
+        let name = CStr::from_ptr((*form).relname.data.as_ptr()).to_string_lossy().into_owned();
+        let relkind = (*form).relkind as u8 as char;
+        pg_sys::ReleaseSysCache(tuple);
+        metadata::metadata_relation_of("pg_catalog", &name, relkind).unwrap_or(metadata::MetadataRelation {
+            name,
+            kind: metadata::RelKind::from_relkind(relkind),
+        })
     };
-    let finding = sidecar_rules::metadata::hand_edit(operation, &name);
+    let finding = metadata::check_statement(kind, &rel)?;
     let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
+    let name = rel.qualified();
     decisions::record(
-        &format!("{operation} {name}"),
+        &format!("{} {name}", kind.operation()),
         Some(&name),
         &[finding.rule.as_str()],
         verdict.as_str(),
@@ -52,25 +64,24 @@ pub unsafe fn check_plan(query_desc: *mut pg_sys::QueryDesc) -> Option<report::P
     unsafe {
         let stmt = (*query_desc).plannedstmt;
         let dest = (*query_desc).dest;
-        let via_spi = !dest.is_null()
-            && matches!((*dest).mydest, pg_sys::CommandDest::DestSPI | pg_sys::CommandDest::DestNone);
-        let operation = match (*stmt).commandType {
-            pg_sys::CmdType::CMD_INSERT => "INSERT",
-            pg_sys::CmdType::CMD_UPDATE => "UPDATE",
-            pg_sys::CmdType::CMD_DELETE => "DELETE",
-            pg_sys::CmdType::CMD_MERGE => "MERGE",
-            _ => "data-modifying WITH",
+        // SPI hands a statement its own receiver; SQL functions and clients never do.
+        let via_spi = !dest.is_null() && (*dest).mydest == pg_sys::CommandDest::DestSPI;
+        let statement_kind = match (*stmt).commandType {
+            pg_sys::CmdType::CMD_UPDATE => StatementKind::Update,
+            pg_sys::CmdType::CMD_DELETE => StatementKind::Delete,
+            pg_sys::CmdType::CMD_MERGE => StatementKind::Merge,
+            // INSERT, and a SELECT whose data-modifying WITH writes (INSERT, UPDATE or DELETE:
+            // each is an edit on a table).
+            _ => StatementKind::Insert,
         };
         let results = (*stmt).resultRelations;
         let rtable = (*stmt).rtable;
-        let n = if results.is_null() { 0 } else { (*results).length as usize };
-        for i in 0..n {
-            let rti = (*(*results).elements.add(i)).int_value;
+        for rti in int_list(results) {
             if rti < 1 || rtable.is_null() || rti > (*rtable).length {
                 continue;
             }
             let rte = (*(*rtable).elements.add(rti as usize - 1)).ptr_value as *mut pg_sys::RangeTblEntry;
-            if let Some(e) = decide(operation, (*rte).relid, via_spi) {
+            if let Some(e) = decide(statement_kind, (*rte).relid, via_spi) {
                 return Some(e);
             }
         }
@@ -78,71 +89,47 @@ pub unsafe fn check_plan(query_desc: *mut pg_sys::QueryDesc) -> Option<report::P
     }
 }
 
-unsafe fn relid_of(rv: *mut pg_sys::RangeVar) -> pg_sys::Oid {
-    if rv.is_null() {
+/// The integers of a PostgreSQL integer List.
+///
+/// # Safety
+/// `list` is NIL or a valid integer List.
+unsafe fn int_list(list: *mut pg_sys::List) -> impl Iterator<Item = i32> {
+    // SAFETY: elements has `length` cells while the list is alive.
+    let n = if list.is_null() { 0 } else { unsafe { (*list).length as usize } };
+    (0..n).map(move |i| unsafe { (*(*list).elements.add(i)).int_value })
+}
+
+/// A relation named by a statement, looked up the way PostgreSQL would (pg_catalog first for an
+/// unqualified name), but never raising: no permission checks on the schema, whose errors
+/// PostgreSQL itself reports, untouched, after us.
+fn relid_of(t: &Target) -> pg_sys::Oid {
+    let Ok(name) = CString::new(t.name.as_str()) else {
         return pg_sys::InvalidOid;
-    }
-    // SAFETY: a name lookup without a lock; missing relations give InvalidOid.
+    };
+    // SAFETY: plain catalog lookups that return InvalidOid for what does not exist.
     unsafe {
-        pg_sys::RangeVarGetRelidExtended(
-            rv,
-            pg_sys::NoLock as _,
-            pg_sys::RVROption::RVR_MISSING_OK,
-            None,
-            std::ptr::null_mut(),
-        )
+        match &t.schema {
+            None => pg_sys::RelnameGetRelid(name.as_ptr()),
+            Some(schema) => {
+                let Ok(schema) = CString::new(schema.as_str()) else {
+                    return pg_sys::InvalidOid;
+                };
+                let nsp = pg_sys::get_namespace_oid(schema.as_ptr(), true);
+                if nsp == pg_sys::InvalidOid {
+                    return pg_sys::InvalidOid;
+                }
+                pg_sys::get_relname_relid(name.as_ptr(), nsp)
+            }
+        }
     }
 }
 
-/// Utility statements that touch a table: only these tags go further than one compare.
+/// The ProcessUtility hook's view: a statement that changes relations (statements.rs).
 ///
 /// # Safety
 /// `stmt` is the utility statement of the PlannedStmt given to ProcessUtility.
 pub unsafe fn check_utility(stmt: *mut pg_sys::Node) -> Option<report::Pending> {
-    // SAFETY: casts follow the node tag.
-    unsafe {
-        let each = |op: &str, list: *mut pg_sys::List, as_names: bool| -> Option<report::Pending> {
-            let n = if list.is_null() { 0 } else { (*list).length as usize };
-            for i in 0..n {
-                let item = (*(*list).elements.add(i)).ptr_value;
-                let rv = if as_names {
-                    pg_sys::makeRangeVarFromNameList(item as *mut pg_sys::List)
-                } else {
-                    item as *mut pg_sys::RangeVar
-                };
-                if let Some(e) = decide(op, relid_of(rv), false) {
-                    return Some(e);
-                }
-            }
-            None
-        };
-        match (*stmt).type_ {
-            pg_sys::NodeTag::T_TruncateStmt => {
-                each("TRUNCATE", (*(stmt as *mut pg_sys::TruncateStmt)).relations, false)
-            }
-            pg_sys::NodeTag::T_CopyStmt => {
-                let c = stmt as *mut pg_sys::CopyStmt;
-                if (*c).is_from {
-                    decide("COPY FROM", relid_of((*c).relation), false)
-                } else {
-                    None
-                }
-            }
-            pg_sys::NodeTag::T_AlterTableStmt => {
-                decide("ALTER TABLE", relid_of((*(stmt as *mut pg_sys::AlterTableStmt)).relation), false)
-            }
-            pg_sys::NodeTag::T_RenameStmt => {
-                decide("ALTER TABLE ... RENAME", relid_of((*(stmt as *mut pg_sys::RenameStmt)).relation), false)
-            }
-            pg_sys::NodeTag::T_DropStmt => {
-                let d = stmt as *mut pg_sys::DropStmt;
-                if (*d).removeType == pg_sys::ObjectType::OBJECT_TABLE {
-                    each("DROP TABLE", (*d).objects, true)
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        }
-    }
+    // SAFETY: as documented.
+    let (kind, targets) = unsafe { statements::relation_statement(stmt)? };
+    targets.iter().find_map(|t| decide(kind, relid_of(t), false))
 }

@@ -25,6 +25,7 @@ mod hooks;
 mod monitor;
 mod origin;
 mod report;
+mod statements;
 mod worker;
 
 ::pgrx::pg_module_magic!(name = c"citus-sidecar", version = c"0.2.0");
@@ -62,7 +63,6 @@ pub extern "C-unwind" fn _PG_init() {
         return;
     }
     gucs::init();
-    catalog::init();
     hooks::init();
     worker::init();
 }

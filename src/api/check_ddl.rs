@@ -1,20 +1,500 @@
-//! `citus_sidecar.check_ddl(sql text)`: a dry run for CI pipelines. The whole migration script is
-//! parsed with PostgreSQL's own parser (raw parse trees: nothing is analysed against the
-//! catalog, nothing runs), and its statements are checked in order against a simulation of the
-//! live cluster (sidecar_rules::script): SET citus.shard_count, CREATE TABLE and CREATE TYPE
-//! ... AS ENUM feed the simulation; distribution calls and metadata edits get the rules'
-//! findings.
+//! `citus_sidecar.check_ddl(sql text)`: a dry run for CI pipelines. The whole migration script
+//! (psql meta-commands and COPY data blanked out, sidecar_rules::psql) is parsed with
+//! PostgreSQL's own parser (raw parse trees: nothing is analysed against the catalog, nothing
+//! runs). Each statement is turned into owned values once, here at the boundary
+//! (sidecar_rules::script::Statement), and the rules check the whole script against a
+//! simulation of the live cluster, exactly as they check a call the guard intercepts.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 
 use pgrx::pg_sys;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
-use sidecar_rules::script::Simulation;
-use sidecar_rules::{ColocateWith, ColumnFacts, DistCall, Finding, Severity, TableFacts};
+use sidecar_rules::call::{Catalog, CitusFunction, RelationRef};
+use sidecar_rules::finding::Severity;
+use sidecar_rules::pgvalue::parse_qualified_name;
+use sidecar_rules::psql::{blank_client_side, Blanked};
+use sidecar_rules::script::{
+    check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptCatalog, ScriptColumn, ScriptTable, Statement,
+};
+use sidecar_rules::TableFacts;
 
-use crate::catalog::Watched;
 use crate::facts;
+use crate::statements::{ptr_list, relation_statement, target_of};
+
+fn cstr(p: *const c_char) -> Option<String> {
+    // SAFETY: a NUL-terminated string from a parse tree, or NULL.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+unsafe fn tag(node: *mut pg_sys::Node) -> pg_sys::NodeTag {
+    // SAFETY: every node starts with its tag.
+    unsafe { (*node).type_ }
+}
+
+/// The names of a qualified-name list (String nodes).
+unsafe fn names(list: *mut pg_sys::List) -> Vec<String> {
+    // SAFETY: name lists hold String nodes.
+    unsafe { ptr_list::<pg_sys::String>(list).filter_map(|s| cstr((*s).sval)).collect() }
+}
+
+/// A constant argument as text (None for NULL), or NotConstant.
+unsafe fn constant(node: *mut pg_sys::Node) -> Result<Option<String>, NotConstant> {
+    // SAFETY: casts follow the node tag.
+    unsafe {
+        match tag(node) {
+            pg_sys::NodeTag::T_A_Const => {
+                let c = node as *mut pg_sys::A_Const;
+                if (*c).isnull {
+                    return Ok(None);
+                }
+                let v = &(*c).val;
+                Ok(Some(match v.node.type_ {
+                    pg_sys::NodeTag::T_Integer => v.ival.ival.to_string(),
+                    pg_sys::NodeTag::T_Float => cstr(v.fval.fval).unwrap_or_default(),
+                    pg_sys::NodeTag::T_Boolean => v.boolval.boolval.to_string(),
+                    pg_sys::NodeTag::T_String => cstr(v.sval.sval).unwrap_or_default(),
+                    pg_sys::NodeTag::T_BitString => cstr(v.bsval.bsval).unwrap_or_default(),
+                    _ => return Err(NotConstant),
+                }))
+            }
+            pg_sys::NodeTag::T_TypeCast => constant((*(node as *mut pg_sys::TypeCast)).arg),
+            _ => Err(NotConstant),
+        }
+    }
+}
+
+/// The distribution calls in a statement, found by PostgreSQL's own raw-tree walker (which
+/// checks the stack depth itself: an over-deep expression is its clear ERROR).
+unsafe fn calls_in(node: *mut pg_sys::Node) -> Vec<ScriptCall> {
+    unsafe extern "C-unwind" fn walk(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: casts follow the node tag; ctx is our Vec.
+        unsafe {
+            if tag(node) == pg_sys::NodeTag::T_FuncCall {
+                let f = node as *mut pg_sys::FuncCall;
+                let parts = names((*f).funcname);
+                let ours = match parts.as_slice() {
+                    [name] | [_, name] if parts.len() == 1 || parts[0] == "pg_catalog" => CitusFunction::from_name(name),
+                    _ => None,
+                };
+                if let Some(function) = ours {
+                    let args = ptr_list::<pg_sys::Node>((*f).args)
+                        .map(|a| {
+                            if tag(a) == pg_sys::NodeTag::T_NamedArgExpr {
+                                let na = a as *mut pg_sys::NamedArgExpr;
+                                ScriptArg { name: cstr((*na).name), value: constant((*na).arg as *mut pg_sys::Node) }
+                            } else {
+                                ScriptArg { name: None, value: constant(a) }
+                            }
+                        })
+                        .collect();
+                    (*(ctx as *mut Vec<ScriptCall>)).push(ScriptCall { function, args });
+                }
+            }
+            pg_sys::raw_expression_tree_walker(node, Some(walk), ctx)
+        }
+    }
+    let mut found: Vec<ScriptCall> = Vec::new();
+    // SAFETY: a raw statement tree from raw_parser.
+    unsafe {
+        walk(node, (&raw mut found).cast());
+    }
+    found
+}
+
+/// Resolves a type name to its OID without raising: no permission checks (PostgreSQL reports
+/// those itself when the script runs), serial types read as the integers they are.
+unsafe fn type_oid(tn: *mut pg_sys::TypeName) -> Option<pg_sys::Oid> {
+    // SAFETY: a TypeName from the parser.
+    unsafe {
+        let parts = names((*tn).names);
+        let (schema, name) = match parts.as_slice() {
+            [n] => (None, n.clone()),
+            [s, n] | [_, s, n] => (Some(s.clone()), n.clone()),
+            _ => return None,
+        };
+        let name = match (schema.as_deref(), name.as_str()) {
+            (None | Some("pg_catalog"), "serial" | "serial4") => "int4".to_string(),
+            (None | Some("pg_catalog"), "bigserial" | "serial8") => "int8".to_string(),
+            (None | Some("pg_catalog"), "smallserial" | "serial2") => "int2".to_string(),
+            _ => name,
+        };
+        let cname = CString::new(name).ok()?;
+        let oid = match schema {
+            None => pg_sys::TypenameGetTypid(cname.as_ptr()),
+            Some(s) => {
+                let cs = CString::new(s).ok()?;
+                let nsp = pg_sys::get_namespace_oid(cs.as_ptr(), true);
+                if nsp == pg_sys::InvalidOid {
+                    return None;
+                }
+                pg_sys::GetSysCacheOid(
+                    pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
+                    pg_sys::Anum_pg_type_oid as pg_sys::AttrNumber,
+                    pg_sys::Datum::from(cname.as_ptr()),
+                    pg_sys::Datum::from(nsp),
+                    pg_sys::Datum::from(0),
+                    pg_sys::Datum::from(0),
+                )
+            }
+        };
+        if oid == pg_sys::InvalidOid {
+            return None;
+        }
+        if (*tn).arrayBounds.is_null() {
+            Some(oid)
+        } else {
+            Some(pg_sys::get_array_type(oid)).filter(|a| *a != pg_sys::InvalidOid)
+        }
+    }
+}
+
+/// An explicit COLLATE clause, resolved without raising.
+unsafe fn collation_oid(clause: *mut pg_sys::CollateClause) -> Option<u32> {
+    if clause.is_null() {
+        return None;
+    }
+    // SAFETY: a CollateClause from the parser.
+    unsafe {
+        let parts = names((*clause).collname);
+        let (schema, name) = match parts.as_slice() {
+            [n] => (None, n.clone()),
+            [s, n] => (Some(s.clone()), n.clone()),
+            _ => return None,
+        };
+        let cname = CString::new(name).ok()?;
+        let oid = match schema {
+            None => pg_sys::CollationGetCollid(cname.as_ptr()),
+            Some(s) => {
+                let cs = CString::new(s).ok()?;
+                let nsp = pg_sys::get_namespace_oid(cs.as_ptr(), true);
+                let find = |enc: i32| {
+                    pg_sys::GetSysCacheOid(
+                        pg_sys::SysCacheIdentifier::COLLNAMEENCNSP as i32,
+                        pg_sys::Anum_pg_collation_oid as pg_sys::AttrNumber,
+                        pg_sys::Datum::from(cname.as_ptr()),
+                        pg_sys::Datum::from(enc),
+                        pg_sys::Datum::from(nsp),
+                        pg_sys::Datum::from(0),
+                    )
+                };
+                let o = find(pg_sys::GetDatabaseEncoding());
+                if o == pg_sys::InvalidOid { find(-1) } else { o }
+            }
+        };
+        (oid != pg_sys::InvalidOid).then(|| oid.to_u32())
+    }
+}
+
+unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
+    // SAFETY: a CreateStmt from the parser.
+    unsafe {
+        let target = target_of((*c).relation)?;
+        let mut t = ScriptTable {
+            name: match target.schema {
+                Some(s) => format!("{s}.{}", target.name),
+                None => target.name,
+            },
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+        };
+        let mut table_not_null = Vec::new();
+        for elt in ptr_list::<pg_sys::Node>((*c).tableElts) {
+            match tag(elt) {
+                pg_sys::NodeTag::T_ColumnDef => {
+                    let cd = elt as *mut pg_sys::ColumnDef;
+                    let name = cstr((*cd).colname).unwrap_or_default();
+                    let tn = (*cd).typeName;
+                    let type_names = names((*tn).names);
+                    let serial = matches!(
+                        type_names.last().map(String::as_str),
+                        Some("serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2")
+                    );
+                    let mut not_null = (*cd).is_not_null || serial;
+                    for con in ptr_list::<pg_sys::Constraint>((*cd).constraints) {
+                        match (*con).contype {
+                            pg_sys::ConstrType::CONSTR_NOTNULL => not_null = true,
+                            pg_sys::ConstrType::CONSTR_PRIMARY => {
+                                not_null = true;
+                                t.primary_key.push(name.clone());
+                            }
+                            _ => {}
+                        }
+                    }
+                    t.columns.push(ScriptColumn {
+                        type_name: cstr(pg_sys::TypeNameToString(tn)).unwrap_or_default(),
+                        type_facts: type_oid(tn).map(facts::type_facts),
+                        collation: collation_oid((*cd).collClause),
+                        not_null,
+                        name,
+                    });
+                }
+                pg_sys::NodeTag::T_Constraint => {
+                    let con = elt as *mut pg_sys::Constraint;
+                    let keys = names((*con).keys);
+                    match (*con).contype {
+                        pg_sys::ConstrType::CONSTR_PRIMARY => {
+                            t.primary_key.extend(keys.iter().cloned());
+                            table_not_null.extend(keys);
+                        }
+                        // PostgreSQL 18: CREATE TABLE t (a int, NOT NULL a)
+                        pg_sys::ConstrType::CONSTR_NOTNULL => table_not_null.extend(keys),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        for col in t.columns.iter_mut() {
+            if table_not_null.contains(&col.name) {
+                col.not_null = true;
+            }
+        }
+        Some(t)
+    }
+}
+
+/// One raw statement as the rules' owned values (possibly several: a DML statement that also
+/// calls a distribution function).
+unsafe fn convert(node: *mut pg_sys::Node) -> Vec<Statement> {
+    use pg_sys::NodeTag::*;
+    use sidecar_rules::metadata::StatementKind as K;
+    // SAFETY: casts follow the node tag.
+    unsafe {
+        let relations = |kind: K, rv: *mut pg_sys::RangeVar| Statement::Relations {
+            kind,
+            relations: target_of(rv).map(|t| (t.schema, t.name)).into_iter().collect(),
+        };
+        let with_calls = |mut v: Vec<Statement>, n: *mut pg_sys::Node| {
+            let calls = calls_in(n);
+            if !calls.is_empty() {
+                v.push(Statement::Calls(calls));
+            }
+            v
+        };
+        match tag(node) {
+            T_VariableSetStmt => {
+                let s = node as *mut pg_sys::VariableSetStmt;
+                match (*s).kind {
+                    pg_sys::VariableSetKind::VAR_SET_VALUE => vec![Statement::Set {
+                        name: cstr((*s).name).unwrap_or_default(),
+                        value: cstr(pg_sys::ExtractSetVariableArgs(s)),
+                    }],
+                    pg_sys::VariableSetKind::VAR_SET_DEFAULT | pg_sys::VariableSetKind::VAR_RESET => {
+                        vec![Statement::Set { name: cstr((*s).name).unwrap_or_default(), value: None }]
+                    }
+                    pg_sys::VariableSetKind::VAR_RESET_ALL => ["citus.shard_count", "citus.shard_replication_factor"]
+                        .into_iter()
+                        .map(|n| Statement::Set { name: n.into(), value: None })
+                        .collect(),
+                    _ => vec![],
+                }
+            }
+            T_CreateStmt => create_table(node as *mut pg_sys::CreateStmt).map(Statement::CreateTable).into_iter().collect(),
+            T_CreateEnumStmt => {
+                let e = node as *mut pg_sys::CreateEnumStmt;
+                names((*e).typeName).pop().map(|name| Statement::CreateEnum { name }).into_iter().collect()
+            }
+            T_SelectStmt => with_calls(vec![], node),
+            T_InsertStmt => with_calls(vec![relations(K::Insert, (*(node as *mut pg_sys::InsertStmt)).relation)], node),
+            T_UpdateStmt => with_calls(vec![relations(K::Update, (*(node as *mut pg_sys::UpdateStmt)).relation)], node),
+            T_DeleteStmt => with_calls(vec![relations(K::Delete, (*(node as *mut pg_sys::DeleteStmt)).relation)], node),
+            T_MergeStmt => with_calls(vec![relations(K::Merge, (*(node as *mut pg_sys::MergeStmt)).relation)], node),
+            // Statements that run a query: its calls run too.
+            T_ExplainStmt => convert((*(node as *mut pg_sys::ExplainStmt)).query),
+            T_PrepareStmt => convert((*(node as *mut pg_sys::PrepareStmt)).query),
+            T_CreateTableAsStmt => convert((*(node as *mut pg_sys::CreateTableAsStmt)).query),
+            T_DeclareCursorStmt => convert((*(node as *mut pg_sys::DeclareCursorStmt)).query),
+            T_CopyStmt => {
+                let c = node as *mut pg_sys::CopyStmt;
+                if (*c).query.is_null() {
+                    relation_statement(node)
+                        .map(|(kind, t)| Statement::Relations { kind, relations: t.into_iter().map(|t| (t.schema, t.name)).collect() })
+                        .into_iter()
+                        .collect()
+                } else {
+                    convert((*c).query)
+                }
+            }
+            T_DoStmt => vec![Statement::Do],
+            T_CreateFunctionStmt => vec![Statement::FunctionBody],
+            _ => match relation_statement(node) {
+                Some((kind, targets)) => vec![Statement::Relations {
+                    kind,
+                    relations: targets.into_iter().map(|t| (t.schema, t.name)).collect(),
+                }],
+                None => vec![Statement::Other],
+            },
+        }
+    }
+}
+
+/// check_ddl's catalog: the live catalog, each table read once per script (nothing runs, so
+/// it cannot change).
+#[derive(Default)]
+struct DdlCatalog {
+    seen: std::collections::HashMap<(String, Option<String>), Option<TableFacts>>,
+}
+
+impl Catalog for DdlCatalog {
+    fn table(&mut self, rel: &RelationRef, column: Option<&str>) -> Option<TableFacts> {
+        let key = (rel.to_string(), column.map(str::to_string));
+        if let Some(hit) = self.seen.get(&key) {
+            return hit.clone();
+        }
+        let relid = match rel {
+            RelationRef::Oid(o) => pg_sys::Oid::from(*o),
+            RelationRef::Name(n) => relid_by_name(n),
+        };
+        let facts = (relid != pg_sys::InvalidOid).then(|| facts::table(relid, column)).flatten();
+        self.seen.insert(key, facts.clone());
+        facts
+    }
+}
+
+impl ScriptCatalog for DdlCatalog {
+    fn reset_value(&mut self, setting: &str) -> Option<String> {
+        let c = CString::new(setting).ok()?;
+        // SAFETY: returns a GUC-owned string or NULL (missing settings: NULL, no error).
+        unsafe {
+            let v = pg_sys::GetConfigOptionResetString(c.as_ptr());
+            cstr(v)
+        }
+    }
+}
+
+/// A table name as regclass input reads it, resolved without raising.
+fn relid_by_name(n: &str) -> pg_sys::Oid {
+    let Some(parts) = parse_qualified_name(n) else {
+        return pg_sys::InvalidOid;
+    };
+    let c = |s: &str| CString::new(s).ok();
+    // SAFETY: catalog lookups returning InvalidOid for what does not exist.
+    unsafe {
+        match parts.as_slice() {
+            [rel] => c(rel).map(|r| pg_sys::RelnameGetRelid(r.as_ptr())).unwrap_or(pg_sys::InvalidOid),
+            [schema, rel] | [_, schema, rel] => {
+                let (Some(s), Some(r)) = (c(schema), c(rel)) else {
+                    return pg_sys::InvalidOid;
+                };
+                let nsp = pg_sys::get_namespace_oid(s.as_ptr(), true);
+                if nsp == pg_sys::InvalidOid {
+                    return pg_sys::InvalidOid;
+                }
+                pg_sys::get_relname_relid(r.as_ptr(), nsp)
+            }
+            _ => pg_sys::InvalidOid,
+        }
+    }
+}
+
+/// Line and column numbers of byte offsets in a text, asked in increasing order (statements
+/// come in script order): each answer counts only the characters since the previous one.
+struct Positions<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+    last: (usize, usize, usize),
+}
+
+impl<'a> Positions<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Positions { text, starts, last: (0, 0, 1) }
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`.
+    fn at(&mut self, at: usize) -> (i32, i32) {
+        let mut at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= at);
+        let (last_line, last_at, last_col) = self.last;
+        let col = if last_line == line && last_at <= at {
+            last_col + self.text[last_at..at].chars().count()
+        } else {
+            self.text[self.starts[line - 1]..at].chars().count() + 1
+        };
+        self.last = (line, at, col);
+        (line as i32, col as i32)
+    }
+}
+
+fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>, hint: &str) -> ! {
+    let mut e = ErrorReport::new(code, message, "check_ddl");
+    if let Some(d) = detail {
+        e = e.set_detail(d);
+    }
+    e.set_hint(hint).report(PgLogLevel::ERROR);
+    unreachable!("ERROR returned")
+}
+
+unsafe extern "C-unwind" {
+    fn geterrposition() -> std::ffi::c_int;
+}
+
+/// Where the parser stopped (its error's cursor position), noted while the error is raised.
+static SYNTAX_POSITION: crate::catalog::BackendLocal<std::cell::Cell<i32>> =
+    crate::catalog::BackendLocal(std::cell::Cell::new(0));
+
+unsafe extern "C-unwind" fn note_position(_arg: *mut c_void) {
+    // SAFETY: called by errfinish while the error is being raised; only reads it.
+    SYNTAX_POSITION.0.set(unsafe { geterrposition() });
+}
+
+/// The raw parse of `sql`, or a clear ERROR that says where the script stops parsing.
+fn parse(sql: &str, original: &str) -> Vec<(*mut pg_sys::Node, usize, usize)> {
+    let c = CString::new(sql).expect("checked for NUL before");
+    SYNTAX_POSITION.0.set(0);
+    // SAFETY: a context callback on our frame, which outlives the parse; popped below.
+    let mut callback = pg_sys::ErrorContextCallback {
+        previous: unsafe { pg_sys::error_context_stack },
+        callback: Some(note_position),
+        arg: std::ptr::null_mut(),
+    };
+    unsafe { pg_sys::error_context_stack = &mut callback };
+    let parsed = PgTryBuilder::new(|| {
+        // SAFETY: raw parsing touches no catalog and runs nothing.
+        let list = unsafe { pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
+        Ok(list)
+    })
+    .catch_others(|e| match e {
+        pgrx::pg_sys::panic::CaughtError::PostgresError(report) => Err(report),
+        other => other.rethrow(),
+    })
+    .execute();
+    // SAFETY: restores the stack as it was before our callback.
+    unsafe { pg_sys::error_context_stack = callback.previous };
+    let list = match parsed {
+        Ok(list) => list,
+        Err(report) => {
+            let at = SYNTAX_POSITION.0.get().max(1) as usize - 1;
+            // cursor positions count characters
+            let byte = sql.char_indices().nth(at).map(|(b, _)| b).unwrap_or(sql.len());
+            let (line, col) = Positions::new(original).at(byte);
+            let mut text: String = original.lines().nth(line as usize - 1).unwrap_or("").chars().take(120).collect();
+            if text.chars().count() == 120 {
+                text.push_str("...");
+            }
+            raise(
+                PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
+                format!("check_ddl: the script does not parse: {} (line {line}, column {col})", report.message()),
+                Some(format!("line {line}: {text}")),
+                "Fix the statement at that line; check_ddl reads SQL and psql scripts (meta-commands and COPY ... FROM stdin data are skipped).",
+            )
+        }
+    };
+    // SAFETY: raw_parser returns RawStmt nodes with byte offsets into the script.
+    unsafe {
+        ptr_list::<pg_sys::RawStmt>(list)
+            .map(|r| ((*r).stmt, (*r).stmt_location.max(0) as usize, (*r).stmt_len.max(0) as usize))
+            .collect()
+    }
+}
 
 type Row = (
     i32,
@@ -26,503 +506,13 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<String>,
+    i32,
+    i32,
 );
 
-/// Parameter names of the watched functions, in order (Citus 13.2).
-fn params(kind: Watched) -> &'static [&'static str] {
-    match kind {
-        Watched::CreateDistributedTable | Watched::CreateDistributedTableConcurrently => {
-            &["table_name", "distribution_column", "distribution_type", "colocate_with", "shard_count"]
-        }
-        Watched::AlterDistributedTable => {
-            &["table_name", "distribution_column", "shard_count", "colocate_with", "cascade_to_colocated"]
-        }
-        Watched::UndistributeTable => &["table_name", "cascade_via_foreign_keys"],
-        Watched::UpdateDistributedTableColocation => &["table_name", "colocate_with"],
-    }
-}
-
-/// A table created earlier in the script.
-struct ScriptTable {
-    name: String,
-    has_primary_key: bool,
-    primary_key: Vec<String>,
-    columns: Vec<(String, *mut pg_sys::TypeName, bool)>,
-}
-
-struct Checker<'a> {
-    sim: Simulation,
-    /// Catalog facts already read, by (table, column): nothing runs, so the catalog cannot change.
-    catalog: std::collections::HashMap<(String, Option<String>), Option<TableFacts>>,
-    tables: Vec<ScriptTable>,
-    enums: Vec<String>,
-    rows: Vec<Row>,
-    statement: i32,
-    text: &'a str,
-}
-
-fn cstr(p: *const c_char) -> String {
-    if p.is_null() {
-        String::new()
-    } else {
-        // SAFETY: a NUL-terminated string from a parse tree.
-        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-}
-
-unsafe fn list_nodes(list: *mut pg_sys::List) -> Vec<*mut pg_sys::Node> {
-    if list.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: a valid pointer List.
-    unsafe {
-        (0..(*list).length as usize)
-            .map(|i| (*(*list).elements.add(i)).ptr_value as *mut pg_sys::Node)
-            .collect()
-    }
-}
-
-unsafe fn tag(node: *mut pg_sys::Node) -> pg_sys::NodeTag {
-    // SAFETY: every node starts with its tag.
-    unsafe { (*node).type_ }
-}
-
-/// The last name of a qualified-name list (a List of String nodes).
-unsafe fn last_name(list: *mut pg_sys::List) -> String {
-    // SAFETY: name lists hold String nodes.
-    unsafe {
-        list_nodes(list)
-            .last()
-            .map(|&n| cstr((*(n as *mut pg_sys::String)).sval))
-            .unwrap_or_default()
-    }
-}
-
-unsafe fn range_var_name(rv: *mut pg_sys::RangeVar) -> String {
-    // SAFETY: a RangeVar from the parser.
-    unsafe {
-        if (*rv).schemaname.is_null() {
-            cstr((*rv).relname)
-        } else {
-            format!("{}.{}", cstr((*rv).schemaname), cstr((*rv).relname))
-        }
-    }
-}
-
-/// A constant argument as text: Some(None) for NULL, None when it is not a constant.
-unsafe fn constant(node: *mut pg_sys::Node) -> Option<Option<String>> {
-    // SAFETY: casts follow the node tag.
-    unsafe {
-        match tag(node) {
-            pg_sys::NodeTag::T_A_Const => {
-                let c = node as *mut pg_sys::A_Const;
-                if (*c).isnull {
-                    return Some(None);
-                }
-                let v = &(*c).val;
-                Some(Some(match v.node.type_ {
-                    pg_sys::NodeTag::T_Integer => v.ival.ival.to_string(),
-                    pg_sys::NodeTag::T_Float => cstr(v.fval.fval),
-                    pg_sys::NodeTag::T_Boolean => v.boolval.boolval.to_string(),
-                    pg_sys::NodeTag::T_String => cstr(v.sval.sval),
-                    _ => return None,
-                }))
-            }
-            pg_sys::NodeTag::T_TypeCast => constant((*(node as *mut pg_sys::TypeCast)).arg),
-            _ => None,
-        }
-    }
-}
-
-impl Checker<'_> {
-    fn push(&mut self, f: &Finding) {
-        let severity = match f.severity {
-            Severity::Block => "block",
-            Severity::Warn => "warn",
-        };
-        self.rows.push((
-            self.statement,
-            self.text.to_string(),
-            Some(f.rule.as_str().to_string()),
-            severity.to_string(),
-            Some(f.sqlstate().to_string()),
-            f.message.clone(),
-            Some(f.detail.clone()),
-            Some(f.hint.clone()),
-            f.remediation.clone(),
-        ));
-    }
-
-    fn note(&mut self, message: String) {
-        self.rows.push((self.statement, self.text.to_string(), None, "note".into(), None, message, None, None, None));
-    }
-
-    unsafe fn statement(&mut self, node: *mut pg_sys::Node) {
-        // SAFETY: casts follow the node tag.
-        unsafe {
-            match tag(node) {
-                pg_sys::NodeTag::T_VariableSetStmt => self.set(node as *mut pg_sys::VariableSetStmt),
-                pg_sys::NodeTag::T_CreateStmt => self.create_table(node as *mut pg_sys::CreateStmt),
-                pg_sys::NodeTag::T_CreateEnumStmt => {
-                    let e = node as *mut pg_sys::CreateEnumStmt;
-                    self.enums.push(last_name((*e).typeName));
-                }
-                pg_sys::NodeTag::T_SelectStmt => self.select(node as *mut pg_sys::SelectStmt),
-                pg_sys::NodeTag::T_InsertStmt => self.edit("INSERT", (*(node as *mut pg_sys::InsertStmt)).relation),
-                pg_sys::NodeTag::T_UpdateStmt => self.edit("UPDATE", (*(node as *mut pg_sys::UpdateStmt)).relation),
-                pg_sys::NodeTag::T_DeleteStmt => self.edit("DELETE", (*(node as *mut pg_sys::DeleteStmt)).relation),
-                pg_sys::NodeTag::T_MergeStmt => self.edit("MERGE", (*(node as *mut pg_sys::MergeStmt)).relation),
-                pg_sys::NodeTag::T_TruncateStmt => {
-                    for rv in list_nodes((*(node as *mut pg_sys::TruncateStmt)).relations) {
-                        self.edit("TRUNCATE", rv as *mut pg_sys::RangeVar);
-                    }
-                }
-                pg_sys::NodeTag::T_CopyStmt => {
-                    let c = node as *mut pg_sys::CopyStmt;
-                    if (*c).is_from {
-                        self.edit("COPY FROM", (*c).relation);
-                    }
-                }
-                pg_sys::NodeTag::T_AlterTableStmt => {
-                    self.edit("ALTER TABLE", (*(node as *mut pg_sys::AlterTableStmt)).relation)
-                }
-                pg_sys::NodeTag::T_DoStmt => self.note(
-                    "DO blocks are not analysed here; the guard checks what they run when they run".into(),
-                ),
-                _ => {}
-            }
-        }
-    }
-
-    unsafe fn set(&mut self, s: *mut pg_sys::VariableSetStmt) {
-        // SAFETY: a VariableSetStmt from the parser.
-        unsafe {
-            let name = cstr((*s).name);
-            let value = match (*s).kind {
-                pg_sys::VariableSetKind::VAR_SET_VALUE => cstr(pg_sys::ExtractSetVariableArgs(s)),
-                pg_sys::VariableSetKind::VAR_SET_DEFAULT | pg_sys::VariableSetKind::VAR_RESET => {
-                    let c = CString::new(name.as_str()).unwrap_or_default();
-                    cstr(pg_sys::GetConfigOptionResetString(c.as_ptr()))
-                }
-                _ => return,
-            };
-            let Ok(n) = value.trim().trim_matches('\'').parse::<i32>() else {
-                return;
-            };
-            match name.as_str() {
-                "citus.shard_count" => {
-                    let how = format!("SET citus.shard_count = {n}");
-                    for f in self.sim.set_shard_count(n, &how) {
-                        self.push(&f);
-                    }
-                }
-                "citus.shard_replication_factor" => self.sim.set_replication_factor(n),
-                _ => {}
-            }
-        }
-    }
-
-    unsafe fn create_table(&mut self, c: *mut pg_sys::CreateStmt) {
-        // SAFETY: a CreateStmt from the parser.
-        unsafe {
-            let mut t = ScriptTable {
-                name: range_var_name((*c).relation),
-                has_primary_key: false,
-                primary_key: Vec::new(),
-                columns: Vec::new(),
-            };
-            let mut pk_cols = Vec::new();
-            for elt in list_nodes((*c).tableElts) {
-                match tag(elt) {
-                    pg_sys::NodeTag::T_ColumnDef => {
-                        let cd = elt as *mut pg_sys::ColumnDef;
-                        let mut not_null = (*cd).is_not_null;
-                        for con in list_nodes((*cd).constraints) {
-                            let con = con as *mut pg_sys::Constraint;
-                            match (*con).contype {
-                                pg_sys::ConstrType::CONSTR_NOTNULL => not_null = true,
-                                pg_sys::ConstrType::CONSTR_PRIMARY => {
-                                    not_null = true;
-                                    t.has_primary_key = true;
-                                    t.primary_key.push(cstr((*cd).colname));
-                                }
-                                _ => {}
-                            }
-                        }
-                        t.columns.push((cstr((*cd).colname), (*cd).typeName, not_null));
-                    }
-                    pg_sys::NodeTag::T_Constraint => {
-                        let con = elt as *mut pg_sys::Constraint;
-                        if (*con).contype == pg_sys::ConstrType::CONSTR_PRIMARY {
-                            t.has_primary_key = true;
-                            for k in list_nodes((*con).keys) {
-                                pk_cols.push(cstr((*(k as *mut pg_sys::String)).sval));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            t.primary_key.extend(pk_cols.iter().cloned());
-            for col in t.columns.iter_mut() {
-                if pk_cols.contains(&col.0) {
-                    col.2 = true;
-                }
-            }
-            self.tables.retain(|x| x.name != t.name);
-            self.tables.push(t);
-        }
-    }
-
-    /// Facts for `table` and `column`: from the script when it created the table, else from
-    /// the catalog.
-    unsafe fn table_facts(&mut self, table: &str, column: Option<&str>) -> Option<TableFacts> {
-        if let Some(t) = self.tables.iter().find(|t| t.name == table) {
-            let name = t.name.clone();
-            let has_pk = t.has_primary_key;
-            let primary_key = t.primary_key.clone();
-            let col = column.and_then(|c| t.columns.iter().find(|x| x.0 == c).map(|x| (x.0.clone(), x.1, x.2)));
-            let column = match col {
-                Some((cname, tn, not_null)) => unsafe { self.column_from_type_name(cname, tn, not_null) },
-                None => None,
-            };
-            return Some(TableFacts {
-                name,
-                has_replica_identity: has_pk,
-                colocation_id: None,
-                colocated_with: Vec::new(),
-                primary_key,
-                column,
-            });
-        }
-        let key = (table.to_string(), column.map(str::to_string));
-        if let Some(hit) = self.catalog.get(&key) {
-            return hit.clone();
-        }
-        // SAFETY: as below.
-        let facts = unsafe { Self::catalog_facts(table, column) };
-        self.catalog.insert(key, facts.clone());
-        facts
-    }
-
-    unsafe fn catalog_facts(table: &str, column: Option<&str>) -> Option<TableFacts> {
-        let c = CString::new(table).ok()?;
-        // SAFETY: a name lookup without a lock; a missing table gives InvalidOid.
-        let relid = unsafe {
-            #[cfg(feature = "pg15")]
-            let names = pg_sys::stringToQualifiedNameList(c.as_ptr());
-            #[cfg(not(feature = "pg15"))]
-            let names = pg_sys::stringToQualifiedNameList(c.as_ptr(), std::ptr::null_mut());
-            let rv = pg_sys::makeRangeVarFromNameList(names);
-            pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut())
-        };
-        if relid == pg_sys::InvalidOid {
-            return None;
-        }
-        facts::table(relid, column)
-    }
-
-    unsafe fn column_from_type_name(&mut self, name: String, tn: *mut pg_sys::TypeName, not_null: bool) -> Option<ColumnFacts> {
-        // SAFETY: type lookup by name; missing_ok.
-        unsafe {
-            let tup = pg_sys::LookupTypeName(std::ptr::null_mut(), tn, std::ptr::null_mut(), true);
-            if tup.is_null() {
-                let type_name = cstr(pg_sys::TypeNameToString(tn));
-                let short = last_name((*tn).names);
-                let is_enum = self.enums.iter().any(|e| *e == short);
-                return Some(ColumnFacts {
-                    name,
-                    type_name,
-                    // a type the script creates: no existing group can share it
-                    type_oid: u32::MAX,
-                    collation: 0,
-                    enum_based: is_enum,
-                    not_null,
-                    tiny_domain: false,
-                });
-            }
-            let oid = pg_sys::typeTypeId(tup);
-            pg_sys::ReleaseSysCache(tup);
-            let (type_name, enum_based, tiny_domain) = facts::type_facts(oid);
-            Some(ColumnFacts {
-                name,
-                type_name,
-                type_oid: oid.to_u32(),
-                collation: pg_sys::get_typcollation(oid).to_u32(),
-                enum_based,
-                not_null,
-                tiny_domain,
-            })
-        }
-    }
-
-    unsafe fn edit(&mut self, operation: &str, rv: *mut pg_sys::RangeVar) {
-        if rv.is_null() {
-            return;
-        }
-        // SAFETY: a RangeVar from the parser.
-        let (schema, rel) = unsafe { (cstr((*rv).schemaname), cstr((*rv).relname)) };
-        if rel.starts_with("pg_dist_") && (schema.is_empty() || schema == "pg_catalog") {
-            let f = sidecar_rules::metadata::hand_edit(operation, &format!("pg_catalog.{rel}"));
-            self.push(&f);
-        }
-    }
-
-    unsafe fn select(&mut self, s: *mut pg_sys::SelectStmt) {
-        let mut calls = Vec::new();
-        // SAFETY: walking a SelectStmt from the parser.
-        unsafe { find_calls(s as *mut pg_sys::Node, &mut calls) };
-        for (kind, call) in calls {
-            // SAFETY: call is a FuncCall from the same tree.
-            unsafe { self.call(kind, call) };
-        }
-    }
-
-    unsafe fn call(&mut self, kind: Watched, call: *mut pg_sys::FuncCall) {
-        let names = params(kind);
-        let mut slots: Vec<Option<String>> = vec![None; names.len()];
-        // SAFETY: a FuncCall from the parser.
-        let args = unsafe { list_nodes((*call).args) };
-        for (i, &arg) in args.iter().enumerate() {
-            // SAFETY: casts follow the node tag.
-            let (slot, value) = unsafe {
-                if tag(arg) == pg_sys::NodeTag::T_NamedArgExpr {
-                    let na = arg as *mut pg_sys::NamedArgExpr;
-                    let name = cstr((*na).name);
-                    (names.iter().position(|n| *n == name), constant((*na).arg as *mut pg_sys::Node))
-                } else {
-                    (Some(i), constant(arg))
-                }
-            };
-            let Some(slot) = slot.filter(|&s| s < slots.len()) else {
-                return;
-            };
-            match value {
-                Some(v) => slots[slot] = v,
-                None => {
-                    self.note(format!(
-                        "{}: argument {} is not a constant, so it is checked when the statement runs, not here",
-                        kind.proname(),
-                        names[slot]
-                    ));
-                    return;
-                }
-            }
-        }
-        let Some(table) = slots[0].clone() else {
-            return;
-        };
-        let int = |i: usize| slots.get(i).cloned().flatten().and_then(|s| s.trim().parse::<i32>().ok());
-        let column = match kind {
-            Watched::CreateDistributedTable
-            | Watched::CreateDistributedTableConcurrently
-            | Watched::AlterDistributedTable => slots[1].clone(),
-            _ => None,
-        };
-        // SAFETY: catalog lookups for the table.
-        let Some(facts) = (unsafe { self.table_facts(&table, column.as_deref()) }) else {
-            self.note(format!(
-                "{}: table {table} is neither in the catalog nor created earlier in the script; not checked",
-                kind.proname()
-            ));
-            return;
-        };
-        let dist = match kind {
-            Watched::CreateDistributedTable | Watched::CreateDistributedTableConcurrently => DistCall::CreateDistributedTable {
-                concurrently: kind == Watched::CreateDistributedTableConcurrently,
-                table: facts,
-                distribution_column: column,
-                distribution_type: slots[2].clone().unwrap_or_else(|| "hash".into()),
-                colocate_with: ColocateWith::parse(&slots[3].clone().unwrap_or_else(|| "default".into())),
-                shard_count: int(4),
-            },
-            Watched::AlterDistributedTable => DistCall::AlterDistributedTable {
-                table: facts,
-                distribution_column: column,
-                shard_count: int(2),
-                colocate_with: slots[3].clone().map(|s| ColocateWith::parse(&s)),
-                cascade_to_colocated: slots[4].clone().map(|s| matches!(s.as_str(), "true" | "t" | "on")),
-            },
-            Watched::UndistributeTable => DistCall::UndistributeTable { table: facts },
-            Watched::UpdateDistributedTableColocation => DistCall::UpdateDistributedTableColocation {
-                table: facts,
-                colocate_with: ColocateWith::parse(&slots[1].clone().unwrap_or_default()),
-            },
-        };
-        for f in self.sim.distribute(&dist) {
-            self.push(&f);
-        }
-    }
-}
-
-/// Calls of the watched functions anywhere in a SELECT: target list, FROM functions,
-/// sub-selects, CTEs, set operations, WHERE.
-unsafe fn find_calls(node: *mut pg_sys::Node, out: &mut Vec<(Watched, *mut pg_sys::FuncCall)>) {
-    if node.is_null() {
-        return;
-    }
-    // SAFETY: casts follow the node tag.
-    unsafe {
-        match tag(node) {
-            pg_sys::NodeTag::T_SelectStmt => {
-                let s = node as *mut pg_sys::SelectStmt;
-                for n in list_nodes((*s).targetList) {
-                    find_calls(n, out);
-                }
-                for n in list_nodes((*s).fromClause) {
-                    find_calls(n, out);
-                }
-                find_calls((*s).whereClause, out);
-                if !(*s).withClause.is_null() {
-                    for cte in list_nodes((*(*s).withClause).ctes) {
-                        find_calls((*(cte as *mut pg_sys::CommonTableExpr)).ctequery, out);
-                    }
-                }
-                find_calls((*s).larg as *mut pg_sys::Node, out);
-                find_calls((*s).rarg as *mut pg_sys::Node, out);
-            }
-            pg_sys::NodeTag::T_ResTarget => find_calls((*(node as *mut pg_sys::ResTarget)).val, out),
-            pg_sys::NodeTag::T_RangeFunction => {
-                for item in list_nodes((*(node as *mut pg_sys::RangeFunction)).functions) {
-                    for n in list_nodes(item as *mut pg_sys::List) {
-                        find_calls(n, out);
-                    }
-                }
-            }
-            pg_sys::NodeTag::T_RangeSubselect => {
-                find_calls((*(node as *mut pg_sys::RangeSubselect)).subquery, out)
-            }
-            pg_sys::NodeTag::T_SubLink => find_calls((*(node as *mut pg_sys::SubLink)).subselect, out),
-            pg_sys::NodeTag::T_TypeCast => find_calls((*(node as *mut pg_sys::TypeCast)).arg, out),
-            pg_sys::NodeTag::T_A_Expr => {
-                let e = node as *mut pg_sys::A_Expr;
-                find_calls((*e).lexpr, out);
-                find_calls((*e).rexpr, out);
-            }
-            pg_sys::NodeTag::T_BoolExpr => {
-                for n in list_nodes((*(node as *mut pg_sys::BoolExpr)).args) {
-                    find_calls(n, out);
-                }
-            }
-            pg_sys::NodeTag::T_FuncCall => {
-                let f = node as *mut pg_sys::FuncCall;
-                let name = last_name((*f).funcname);
-                match Watched::ALL.iter().find(|w| w.proname() == name) {
-                    Some(&w) => out.push((w, f)),
-                    None => {
-                        for n in list_nodes((*f).args) {
-                            find_calls(n, out);
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Checks a migration script without running it: one row per finding (and a note where
-/// something cannot be checked statically), with the statement it belongs to.
+/// something cannot be checked statically), with the statement it belongs to and the line and
+/// column where that statement starts.
 #[pg_extern(volatile, parallel_unsafe)]
 fn check_ddl(
     sql: Option<&str>,
@@ -538,53 +528,75 @@ fn check_ddl(
         name!(detail, Option<String>),
         name!(hint, Option<String>),
         name!(remediation, Option<String>),
+        name!(line, i32),
+        name!(col, i32),
     ),
 > {
-    let Some(sql) = sql else {
-        ereport!(
-            PgLogLevel::ERROR,
+    let Some(original) = sql else {
+        raise(
             PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            "check_ddl needs the text of a migration script, not NULL"
-        );
-        unreachable!()
+            "check_ddl needs the text of a migration script, not NULL".into(),
+            None,
+            "Pass the script as text, e.g. SELECT * FROM citus_sidecar.check_ddl(pg_read_file('migration.sql'));",
+        )
     };
-    let Ok(c) = CString::new(sql) else {
-        ereport!(
-            PgLogLevel::ERROR,
+    if original.contains('\0') {
+        raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "check_ddl: the script contains a NUL character"
-        );
-        unreachable!()
-    };
-    // The parser raises an ERROR on a syntax error; that is the clear error to give.
-    // SAFETY: raw parsing touches no catalog and runs nothing.
-    let stmts = unsafe { list_nodes(pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT)) };
-    let bytes = sql.as_bytes();
-    let mut texts = Vec::with_capacity(stmts.len());
-    for &raw in &stmts {
-        // SAFETY: raw_parser returns RawStmt nodes with byte offsets into the script.
-        let (node, start, len) = unsafe {
-            let r = raw as *mut pg_sys::RawStmt;
-            ((*r).stmt, (*r).stmt_location.max(0) as usize, (*r).stmt_len.max(0) as usize)
-        };
-        let end = if len == 0 { bytes.len() } else { (start + len).min(bytes.len()) };
-        let text = String::from_utf8_lossy(&bytes[start.min(end)..end]).trim().to_string();
-        texts.push((node, text));
+            "check_ddl: the script contains a NUL character".into(),
+            None,
+            "Pass the script as text.",
+        )
     }
-    let mut checker = Checker {
-        sim: Simulation::new(facts::cluster(), facts::settings()),
-        catalog: std::collections::HashMap::new(),
-        tables: Vec::new(),
-        enums: Vec::new(),
-        rows: Vec::new(),
-        statement: 0,
-        text: "",
-    };
-    for (i, (node, text)) in texts.iter().enumerate() {
-        checker.statement = i as i32 + 1;
-        checker.text = text;
+    let (sql, blanked) = blank_client_side(original);
+    let raw = parse(&sql, original);
+    let mut positions = Positions::new(original);
+    let mut statements = Vec::new();
+    let mut texts = Vec::with_capacity(raw.len());
+    for (i, &(node, start, len)) in raw.iter().enumerate() {
+        let end = if len == 0 { sql.len() } else { (start + len).min(sql.len()) };
+        let start = start.min(end);
+        let lead = sql[start..end].len() - sql[start..end].trim_start().len();
+        texts.push((original.get(start..end).unwrap_or("").trim().to_string(), positions.at(start + lead)));
         // SAFETY: a statement node from raw_parser.
-        unsafe { checker.statement(*node) };
+        for st in unsafe { convert(node) } {
+            statements.push((i, st));
+        }
     }
-    TableIterator::new(checker.rows)
+    let mut catalog = DdlCatalog::default();
+    let outcomes = check_script(&statements, facts::cluster(), facts::settings(), &mut catalog);
+    let mut rows: Vec<Row> = Vec::new();
+    for b in blanked {
+        let (line, what) = match b {
+            Blanked::MetaCommand { line, text } => (line, format!("psql meta-command skipped: {text}")),
+            Blanked::CopyData { first_line, last_line } => {
+                (first_line, format!("COPY ... FROM stdin data skipped (lines {first_line}-{last_line})"))
+            }
+        };
+        rows.push((0, String::new(), None, "note".into(), None, what, None, None, None, line as i32, 1));
+    }
+    for (i, outcome) in outcomes {
+        let (text, (line, col)) = texts[i].clone();
+        let n = i as i32 + 1;
+        rows.push(match outcome {
+            Outcome::Finding(f) => (
+                n,
+                text,
+                Some(f.rule.as_str().to_string()),
+                match f.severity {
+                    Severity::Block => "block".into(),
+                    Severity::Warn => "warn".into(),
+                },
+                Some(f.sqlstate().to_string()),
+                f.message,
+                Some(f.detail),
+                Some(f.hint),
+                f.remediation,
+                line,
+                col,
+            ),
+            Outcome::Note(m) => (n, text, None, "note".into(), None, m, None, None, None, line, col),
+        });
+    }
+    TableIterator::new(rows)
 }

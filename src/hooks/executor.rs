@@ -6,7 +6,7 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::{catalog, edits};
+use crate::{catalog, edits, gucs};
 
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
 
@@ -25,7 +25,11 @@ unsafe extern "C-unwind" fn sidecar_executor_start(query_desc: *mut pg_sys::Quer
         let stmt = (*query_desc).plannedstmt;
         let writes = !stmt.is_null()
             && ((*stmt).commandType != pg_sys::CmdType::CMD_SELECT || (*stmt).hasModifyingCTE);
-        if writes && eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0 && catalog::is_active() {
+        if writes
+            && eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0
+            && gucs::mode() != sidecar_rules::Mode::Off
+            && !catalog::internal_backend()
+        {
             edits::check_plan(query_desc)
         } else {
             None

@@ -1,15 +1,23 @@
-//! needs_fmgr_hook / fmgr_hook. PostgreSQL asks `needs_fmgr_hook` once per function lookup
-//! (non-builtin functions only). Two kinds of function get a yes:
-//! - Citus's distribution functions: every call then passes `fmgr_hook` before it runs, however
-//!   it was planned; a call the planner hook did not route (inlined from a SQL-language function)
-//!   is checked here (calls::check_unrouted_call).
-//! - Citus's own PL/pgSQL and SQL functions: `fmgr_hook` counts them in and out, so metadata
-//!   edits they make are recognised as Citus's own work.
+//! needs_fmgr_hook / fmgr_hook. PostgreSQL asks `needs_fmgr_hook` once per lookup of a function
+//! that is not built in. The sidecar says yes for:
+//! - Citus's distribution functions (and other SQL names of their C entry points): every call
+//!   then passes `fmgr_hook` before it runs, however it was planned; a call the planner hook did
+//!   not route (inlined from a SQL-language function) is checked here
+//!   (calls::check_unrouted_call).
+//! - Citus's own SQL and PL/pgSQL functions, and any function looked up while one of those runs:
+//!   `fmgr_hook` keeps the stack of them, so a metadata edit is Citus's work exactly when the
+//!   innermost of them is Citus's (a trigger or event trigger of the user's firing inside a Citus
+//!   function is not).
+//!
+//! In mode off it says no to everything (functions looked up before the switch still pass the
+//! hook, which then does nothing but keep its stack balanced). On Citus's internal connections
+//! only the distribution functions are checked: everything else there is Citus's work.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::{calls, catalog};
+use crate::catalog::{self, FnKind};
+use crate::{calls, gucs};
 
 static mut PREV_NEEDS: pg_sys::needs_fmgr_hook_type = None;
 static mut PREV_FMGR: pg_sys::fmgr_hook_type = None;
@@ -32,7 +40,28 @@ unsafe extern "C-unwind" fn sidecar_needs_fmgr_hook(fn_oid: pg_sys::Oid) -> bool
             return true;
         }
     }
-    catalog::watched_cached(fn_oid).is_some() || catalog::is_citus_sql_function(fn_oid)
+    // SAFETY: reading backend state.
+    if fn_oid.to_u32() < pg_sys::FirstNormalObjectId
+        || gucs::mode() == sidecar_rules::Mode::Off
+        || unsafe { !pg_sys::IsTransactionState() }
+    {
+        return false;
+    }
+    match catalog::function_kind(fn_oid) {
+        FnKind::Watched { .. } => true,
+        FnKind::CitusSql | FnKind::CitusRunner => !catalog::internal_backend(),
+        FnKind::CitusC => false,
+        FnKind::Other => catalog::inside_citus_function(),
+    }
+}
+
+/// Does the stack of running functions (catalog::in_citus_work) include this one?
+fn tracked(kind: FnKind) -> bool {
+    match kind {
+        FnKind::CitusSql | FnKind::CitusRunner | FnKind::Watched { sql_body: true, .. } => true,
+        FnKind::Other => catalog::inside_citus_function(),
+        FnKind::Watched { sql_body: false, .. } | FnKind::CitusC => false,
+    }
 }
 
 #[pg_guard]
@@ -50,19 +79,18 @@ unsafe extern "C-unwind" fn sidecar_fmgr_hook(
     }
     // SAFETY: flinfo is PostgreSQL's.
     let fn_oid = unsafe { (*flinfo).fn_oid };
-    if catalog::is_citus_sql_function(fn_oid) {
-        // Citus's own PL/pgSQL and SQL functions: what they do to the metadata is Citus's work.
-        match event {
-            pg_sys::FmgrHookEventType::FHET_START => catalog::enter_citus_function(),
-            _ => catalog::leave_citus_function(),
-        }
-        return;
-    }
+    let kind = catalog::function_kind(fn_oid);
     if event != pg_sys::FmgrHookEventType::FHET_START {
+        catalog::leave_function(fn_oid);
         return;
     }
-    // SAFETY: flinfo is PostgreSQL's; the check holds no Rust value across the raise.
-    if let Some(error) = unsafe { calls::check_unrouted_call(flinfo) } {
-        error.raise();
+    if matches!(kind, FnKind::Watched { .. }) {
+        // SAFETY: flinfo is PostgreSQL's; the check holds no Rust value across the raise.
+        if let Some(error) = unsafe { calls::check_unrouted_call(flinfo) } {
+            error.raise();
+        }
+    }
+    if tracked(kind) {
+        catalog::enter_function(fn_oid, kind);
     }
 }

@@ -8,7 +8,7 @@ use std::ffi::c_char;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::{calls, catalog};
+use crate::{calls, catalog, gucs};
 
 static mut PREV_PLANNER: pg_sys::planner_hook_type = None;
 
@@ -27,7 +27,9 @@ unsafe extern "C-unwind" fn sidecar_planner(
     cursor_options: i32,
     bound_params: pg_sys::ParamListInfo,
 ) -> *mut pg_sys::PlannedStmt {
-    if catalog::is_active() {
+    // Nothing at all in mode off or on Citus's internal connections; otherwise a walk that
+    // looks at the catalog only when the query calls a function not built into PostgreSQL.
+    if gucs::mode() != sidecar_rules::Mode::Off && !catalog::internal_backend() {
         // SAFETY: `parse` is the planner's own tree; we only swap function OIDs/args in place.
         unsafe { calls::route_watched_calls(parse) };
     }

@@ -8,7 +8,7 @@ use std::ffi::{c_char, CStr};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::{catalog, edits, facts, report};
+use crate::{catalog, edits, facts, report, statements};
 
 static mut PREV_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 
@@ -83,22 +83,45 @@ fn warn_about(value: Option<String>, how: &str) {
     }
 }
 
-#[inline]
-fn is_table_statement(tag: pg_sys::NodeTag) -> bool {
-    matches!(
-        tag,
-        pg_sys::NodeTag::T_TruncateStmt
-            | pg_sys::NodeTag::T_CopyStmt
-            | pg_sys::NodeTag::T_AlterTableStmt
-            | pg_sys::NodeTag::T_RenameStmt
-            | pg_sys::NodeTag::T_DropStmt
-    )
+const CITUS_DDL_PROPAGATION: &CStr = c"citus.enable_ddl_propagation";
+
+/// CREATE EXTENSION / ALTER EXTENSION / DROP EXTENSION of "citus-sidecar".
+unsafe fn own_extension_statement(pstmt: *mut pg_sys::PlannedStmt) -> bool {
+    const OURS: &[u8] = b"citus-sidecar";
+    // SAFETY: casts follow the node tag.
+    unsafe {
+        let stmt = (*pstmt).utilityStmt;
+        if stmt.is_null() {
+            return false;
+        }
+        let named = |p: *const c_char| !p.is_null() && CStr::from_ptr(p).to_bytes() == OURS;
+        match (*stmt).type_ {
+            pg_sys::NodeTag::T_CreateExtensionStmt => named((*(stmt as *mut pg_sys::CreateExtensionStmt)).extname),
+            pg_sys::NodeTag::T_AlterExtensionStmt => named((*(stmt as *mut pg_sys::AlterExtensionStmt)).extname),
+            pg_sys::NodeTag::T_AlterExtensionContentsStmt => {
+                named((*(stmt as *mut pg_sys::AlterExtensionContentsStmt)).extname)
+            }
+            pg_sys::NodeTag::T_DropStmt => {
+                let d = stmt as *mut pg_sys::DropStmt;
+                (*d).removeType == pg_sys::ObjectType::OBJECT_EXTENSION
+                    && statements::ptr_list::<pg_sys::String>((*d).objects).any(|s| named((*s).sval))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Is Citus loaded here (its setting exists) and propagating DDL right now?
+unsafe fn turn_off_propagation() -> bool {
+    // SAFETY: GetConfigOption with missing_ok returns NULL for an unknown setting.
+    let v = unsafe { pg_sys::GetConfigOption(CITUS_DDL_PROPAGATION.as_ptr(), true, false) };
+    !v.is_null() && unsafe { CStr::from_ptr(v) }.to_bytes() == b"on"
 }
 
 fn guard_active() -> bool {
     // SAFETY: reading backend state.
     let aborted = unsafe { pg_sys::IsAbortedTransactionBlockState() };
-    !aborted && crate::gucs::mode() != sidecar_rules::Mode::Off && catalog::is_active()
+    !aborted && crate::gucs::mode() != sidecar_rules::Mode::Off && !catalog::internal_backend() && catalog::is_active()
 }
 
 #[pg_guard]
@@ -117,7 +140,7 @@ unsafe extern "C-unwind" fn sidecar_utility(
     // the few statement kinds that name tables.
     let edit = unsafe {
         let stmt = (*pstmt).utilityStmt;
-        if !stmt.is_null() && is_table_statement((*stmt).type_) && guard_active() {
+        if !stmt.is_null() && statements::names_relations((*stmt).type_) && guard_active() {
             edits::check_utility(stmt)
         } else {
             None
@@ -138,6 +161,29 @@ unsafe extern "C-unwind" fn sidecar_utility(
             warn_about(value, how);
         }
     }
+    // The sidecar's own extension is never a distributed object: Citus would create it on every
+    // worker and on every node added later, which fails wherever the sidecar is not installed and
+    // preloaded (coordinator-only is the usual deployment). Citus propagates nothing while
+    // citus.enable_ddl_propagation is off; it is turned off for this one statement.
+    // SAFETY: as above.
+    let nest = unsafe { own_extension_statement(pstmt) && turn_off_propagation() };
+    let nest_level = if nest { unsafe { pg_sys::NewGUCNestLevel() } } else { 0 };
+    if nest {
+        // SAFETY: a GUC set at the new nesting level, undone by AtEOXact_GUC below or by the
+        // transaction's abort.
+        unsafe {
+            pg_sys::set_config_option(
+                CITUS_DDL_PROPAGATION.as_ptr(),
+                c"off".as_ptr(),
+                pg_sys::GucContext::PGC_SUSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+    }
     // SAFETY: the previous hook is Citus's citus_ProcessUtility. No value with a destructor is
     // alive in this frame (`change` holds a pointer and a &'static str), so an ERROR's longjmp
     // passes it untouched (see hooks/mod.rs).
@@ -155,6 +201,10 @@ unsafe extern "C-unwind" fn sidecar_utility(
                 qc,
             ),
         }
+    }
+    if nest {
+        // SAFETY: pops the nesting level pushed above.
+        unsafe { pg_sys::AtEOXact_GUC(true, nest_level) };
     }
     if let Some(Change::Session(how)) = change {
         if guard_active() {

@@ -1,8 +1,11 @@
 -- The incident the sidecar exists for (reproduced on Citus 13.2): with a 24-shard users table,
 -- SET citus.shard_count = 48 and distributing orders on the same bigint key is accepted
 -- silently and breaks colocation. The guard blocks it and says how to fix it.
-ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;   -- stable ids in the output, as Citus's own tests do
+-- Stable ids in the output, as Citus's own tests do (resetting Citus's sequences is a hand edit).
+SET citus_sidecar.mode = off;
+ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;
 ALTER SEQUENCE pg_dist_shardid_seq RESTART 102008;
+RESET citus_sidecar.mode;
 CREATE TABLE users (user_id bigint PRIMARY KEY, name text);
 CREATE TABLE orders (order_id bigint, user_id bigint NOT NULL, total numeric, PRIMARY KEY (user_id, order_id));
 INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 100) g;
