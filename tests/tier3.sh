@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Tier 3: a real Citus 13.2 cluster (coordinator + 2 workers on loopback, citus_sidecar
-# preloaded after citus on all three, the extension created on the coordinator). Golden SQL
-# tests in tests/citus_cluster/{sql,expected}, run against the coordinator with pg_regress.
-# Where citus.so is not installed it prints "SKIPPED: Citus not installed" and exits 0.
-#   ACCEPT=1 tests/tier3.sh    overwrite expected/ with the results (review the diff!)
+# Tier 3: real Citus clusters (a coordinator and two workers on loopback), in both ways operators
+# deploy the sidecar (tests/lib/cluster.sh):
+#   coordinator-only  the sidecar on the coordinator, plain Citus on the workers
+#   every-node        the sidecar preloaded and created on every node
+# The golden SQL tests in tests/citus_cluster/{sql,expected} run against the coordinator in both
+# and must print the same; topology checks follow in shell. Where citus.so is not installed in
+# this PostgreSQL it prints "SKIPPED: Citus not installed" and exits 0.
+#   ACCEPT=1 tests/tier3.sh          overwrite expected/ with the results (review the diff!)
+#   TOPOLOGIES=every-node tests/tier3.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib/pg.sh
@@ -15,13 +19,14 @@ if ! have_citus; then
     echo "tier3: 0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-echo "tier3: real Citus $(grep -h default_version "$("$PG_CONFIG" --sharedir)/extension/citus.control" | cut -d"'" -f2) cluster"
-cluster_start sidecar_cluster || { echo "tier3: 0 passed, 1 failed"; exit 1; }
-echo "tier3: coordinator 127.0.0.1:$COORD_PORT, workers :$WORKER1_PORT :$WORKER2_PORT"
+citus_version="$(grep -h default_version "$("$PG_CONFIG" --sharedir)/extension/citus.control" | cut -d"'" -f2)"
+passed=0; failed=0
+ok() { echo "  ok     $1"; passed=$((passed + 1)); }
+bad() { echo "  FAILED $1"; failed=$((failed + 1)); }
 
 # A helper for the goldens: node labels carry random test ports and shard ids depend on earlier
 # tests, so nodes(text) names the nodes coordinator, worker1, worker2 and writes shard ids as <shard>.
-pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
+NODES_FN=$(cat <<'SQL'
 CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE sql AS $$
     SELECT regexp_replace(coalesce(string_agg(x, ''), t), '\m10[0-9]{4}\M', '<shard>', 'g') FROM (
       SELECT replace(t, nodename || ':' || nodeport,
@@ -29,37 +34,62 @@ CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE sql AS $$
         FROM pg_dist_node) r WHERE x <> t
 $$;
 SQL
+)
 
-tests=(); for f in tests/citus_cluster/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
-PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
-    run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"
-passed=$GOLDEN_PASSED; failed=$GOLDEN_FAILED
+for topology in ${TOPOLOGIES:-coordinator-only every-node}; do
+    echo "tier3: real Citus $citus_version cluster, sidecar $topology"
+    pg_cleanup
+    cluster_start sidecar_cluster "$topology" || { bad "cluster_start $topology"; continue; }
+    echo "tier3: coordinator 127.0.0.1:$COORD_PORT, workers :$WORKER1_PORT :$WORKER2_PORT"
+    pq "$COORD_PORT" -d sidecar_cluster -c "$NODES_FN" >/dev/null
 
-# A stopped worker is a row of the report, with its node, not an ERROR.
-pg_stop "$CLUSTER_DIR/n$WORKER2_PORT"
-report="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
-    "SELECT check_id || ' ' || node FROM citus_sidecar.shard_consistency_report(checks => '{cross-node}')" 2>&1)"
-if grep -qx "node-unreachable 127.0.0.1:$WORKER2_PORT" <<<"$report"; then
-    echo "  ok     stopped_worker_is_a_row: node-unreachable 127.0.0.1:<worker2>"; passed=$((passed + 1))
-else
-    echo "  FAILED stopped_worker_is_a_row: $report"; failed=$((failed + 1))
-fi
-xacts="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
-    "SELECT node || ' ' || reason FROM citus_sidecar.stale_prepared_xacts('0') WHERE gid IS NULL" 2>&1)"
-if grep -q "^127.0.0.1:$WORKER2_PORT node unreachable" <<<"$xacts"; then
-    echo "  ok     stopped_worker_is_a_prepared_xacts_row"; passed=$((passed + 1))
-else
-    echo "  FAILED stopped_worker_is_a_prepared_xacts_row: $xacts"; failed=$((failed + 1))
-fi
+    # Where the sidecar is: the coordinator always; the workers only where the operator put it.
+    # Creating the extension on the coordinator never creates it on a worker.
+    on_workers="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+        "SELECT string_agg(coalesce(nullif(result, ''), 'none'), ',' ORDER BY nodeport) FROM run_command_on_workers(\$\$SELECT extversion FROM pg_extension WHERE extname = 'citus-sidecar'\$\$)")"
+    not_distributed="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+        "SELECT count(*) FROM pg_dist_object WHERE classid = 'pg_extension'::regclass AND objid = (SELECT oid FROM pg_extension WHERE extname = 'citus-sidecar')")"
+    case "$topology" in
+        every-node) want="$(printf '%s,%s' "$(pq "$COORD_PORT" -d sidecar_cluster -Atc "SELECT citus_sidecar.version()")" "$(pq "$COORD_PORT" -d sidecar_cluster -Atc "SELECT citus_sidecar.version()")")" ;;
+        *) want="none,none" ;;
+    esac
+    if [ "$on_workers" = "$want" ] && [ "$not_distributed" = 0 ]; then
+        ok "$topology: the extension is where the operator created it (workers: $on_workers) and is no distributed object"
+    else
+        bad "$topology: extension on workers '$on_workers' (want '$want'), distributed object rows $not_distributed"
+    fi
+
+    tests=(); for f in tests/citus_cluster/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
+    PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
+        run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"
+    passed=$((passed + GOLDEN_PASSED)); failed=$((failed + GOLDEN_FAILED))
+
+    # A stopped worker is a row of the report, with its node, not an ERROR.
+    pg_stop "$CLUSTER_DIR/n$WORKER2_PORT"
+    report="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+        "SELECT check_id || ' ' || node FROM citus_sidecar.shard_consistency_report(checks => '{cross-node}')" 2>&1)"
+    if grep -qx "node-unreachable 127.0.0.1:$WORKER2_PORT" <<<"$report"; then
+        ok "$topology: stopped_worker_is_a_row: node-unreachable 127.0.0.1:<worker2>"
+    else
+        bad "$topology: stopped_worker_is_a_row: $report"
+    fi
+    xacts="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+        "SELECT node || ' ' || reason FROM citus_sidecar.stale_prepared_xacts('0') WHERE gid IS NULL" 2>&1)"
+    if grep -q "^127.0.0.1:$WORKER2_PORT node unreachable" <<<"$xacts"; then
+        ok "$topology: stopped_worker_is_a_prepared_xacts_row"
+    else
+        bad "$topology: stopped_worker_is_a_prepared_xacts_row: $xacts"
+    fi
+done
 
 # Listing the sidecar before citus: Citus refuses to start with its own FATAL.
-bad="$CLUSTER_DIR/wrong-order"; port="$(free_port)"
-if pg_start "$bad" "$port" "citus_sidecar,citus" 2>/dev/null; then
-    echo "  FAILED wrong_preload_order: the server started"; failed=$((failed + 1))
-elif grep -q "Citus has to be loaded first" "$bad.log"; then
-    echo "  ok     wrong_preload_order: $(grep -m1 -o 'FATAL:.*' "$bad.log")"; passed=$((passed + 1))
+bad_dir="$(pg_tempdir)/wrong-order"; port="$(free_port)"
+if pg_start "$bad_dir" "$port" "citus-sidecar,citus" 2>/dev/null; then
+    bad "wrong_preload_order: the server started"
+elif grep -q "Citus has to be loaded first" "$bad_dir.log"; then
+    ok "wrong_preload_order: $(grep -m1 -o 'FATAL:.*' "$bad_dir.log")"
 else
-    echo "  FAILED wrong_preload_order: no Citus FATAL in the log"; failed=$((failed + 1))
+    bad "wrong_preload_order: no Citus FATAL in the log"
 fi
 echo "tier3: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,9 +1,13 @@
--- Real Citus (13.2 on PostgreSQL 15, 14.0 on 18), coordinator + 2 workers, citus-sidecar preloaded after citus.
+-- Real Citus (13.2 on PostgreSQL 15, 14.0 on 18), coordinator + 2 workers, citus-sidecar preloaded
+-- after citus on the coordinator (and, in one of the two topologies the tier runs, on the workers),
+-- with pg_stat_statements.
 -- Citus keeps working exactly as before: distributing a table, a routed query, a multi-shard
 -- query, and a two-phase-commit write across shards on both workers.
 SELECT nodename, noderole, shouldhaveshards, hasmetadata, metadatasynced
   FROM pg_dist_node ORDER BY nodeid;
-SHOW shared_preload_libraries;
+SELECT split_part(current_setting('shared_preload_libraries'), ',', 1) = 'citus'
+       AND string_to_array(current_setting('shared_preload_libraries'), ',') @> '{citus-sidecar,pg_stat_statements}'
+       AS citus_first_then_the_others;
 
 CREATE TABLE events (tenant_id bigint NOT NULL, event_id bigint NOT NULL, payload text,
                      PRIMARY KEY (tenant_id, event_id));

@@ -30,15 +30,15 @@ SELECT check_id, shard_id = :sid AS right_shard, nodes(node) AS node, nodes(deta
   FROM citus_sidecar.shard_consistency_report(checks => '{catalog,cross-node}') ORDER BY check_id, node;
 ROLLBACK;
 
--- a worker whose pg_dist_placement differs from the coordinator's (the worker's guard has to be
--- let through too: the sidecar is preloaded there)
+-- a worker whose pg_dist_placement differs from the coordinator's (where the worker has the
+-- sidecar, its guard is switched off for that one transaction)
 SELECT nodeport AS w1port FROM pg_dist_node WHERE groupid <> 0 ORDER BY nodeid LIMIT 1 \gset
 SELECT success, result FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY[
-  $$BEGIN; SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: drift'); UPDATE pg_dist_placement SET shardstate = 4 WHERE placementid = (SELECT min(placementid) FROM pg_dist_placement); COMMIT$$], false);
+  $$BEGIN; SET LOCAL citus_sidecar.mode = 'off'; UPDATE pg_dist_placement SET shardstate = 4 WHERE placementid = (SELECT min(placementid) FROM pg_dist_placement); COMMIT$$], false);
 SELECT check_id, nodes(node) AS node, nodes(detail) AS detail
   FROM citus_sidecar.shard_consistency_report(checks => '{cross-node}') ORDER BY node;
 SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY[
-  $$BEGIN; SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: undo drift'); UPDATE pg_dist_placement SET shardstate = 1 WHERE shardstate = 4; COMMIT$$], false);
+  $$BEGIN; SET LOCAL citus_sidecar.mode = 'off'; UPDATE pg_dist_placement SET shardstate = 1 WHERE shardstate = 4; COMMIT$$], false);
 SELECT count(*) AS issues FROM citus_sidecar.shard_consistency_report();
 
 DROP TABLE accounts;

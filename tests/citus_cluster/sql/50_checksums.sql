@@ -26,13 +26,13 @@ SELECT nodes(node) AS node, table_name, classification, regexp_replace(reason, '
 -- drift: a worker's copy of the placements changes behind everyone's back
 SELECT nodeport AS w1port FROM pg_dist_node WHERE nodeid = :w1 \gset
 SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY[
-  $$BEGIN; SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: drift'); UPDATE pg_dist_placement SET shardstate = 4 WHERE shardid = (SELECT min(shardid) FROM pg_dist_shard WHERE logicalrelid = 'ledger'::regclass); COMMIT$$], false);
+  $$BEGIN; SET LOCAL citus_sidecar.mode = 'off'; UPDATE pg_dist_placement SET shardstate = 4 WHERE shardid = (SELECT min(shardid) FROM pg_dist_shard WHERE logicalrelid = 'ledger'::regclass); COMMIT$$], false);
 SET client_min_messages = error;   -- its WARNING names the random test port (tier 2 shows one)
 SELECT nodes(node) AS node, table_name, classification, nodes(reason) AS reason FROM citus_sidecar.record_checksums();
 RESET client_min_messages;
 SELECT nodes(node) AS node, table_name FROM citus_sidecar.unexpected_metadata_changes;
 SELECT success FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[:w1port], ARRAY[
-  $$BEGIN; SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: undo'); UPDATE pg_dist_placement SET shardstate = 1 WHERE shardstate = 4; COMMIT$$], false);
+  $$BEGIN; SET LOCAL citus_sidecar.mode = 'off'; UPDATE pg_dist_placement SET shardstate = 1 WHERE shardstate = 4; COMMIT$$], false);
 SELECT count(*) AS changes FROM citus_sidecar.record_checksums();
 
 DROP TABLE ledger;
