@@ -74,7 +74,7 @@ static FUNCS: BackendLocal<RefCell<(u64, BTreeMap<u32, FnKind>)>> =
     BackendLocal(RefCell::new((0, BTreeMap::new())));
 /// relid -> is Citus metadata, valid for one REL_GEN.
 static RELS: BackendLocal<RefCell<(u64, BTreeMap<u32, bool>)>> = BackendLocal(RefCell::new((0, BTreeMap::new())));
-/// Is this backend one of Citus's internal connections? Decided once, at its first statement.
+/// Did this backend start as one of Citus's internal connections? Decided once.
 static INTERNAL: BackendLocal<Cell<Option<bool>>> = BackendLocal(Cell::new(None));
 /// The functions running right now that decide whose work a metadata edit is: Citus's own SQL
 /// functions, and any other non-built-in function called while one of those runs (fmgr hook).
@@ -491,25 +491,39 @@ fn metadata_by_catalog(relid: pg_sys::Oid) -> bool {
 }
 
 /// Is this backend one of Citus's internal connections (metadata sync, shard moves, rebalancer
-/// tasks)? Citus itself decides that from the application_name the connection started with
-/// (`citus_internal gpid=...`, `citus_rebalancer gpid=...`), and so does the sidecar: a later
-/// SET does not count. `citus_run_command gpid=...` connections run what a client asked for and
-/// are not internal.
+/// tasks), doing Citus's work right now? Citus itself decides that from the application_name the
+/// connection started with (`citus_internal gpid=...`, `citus_rebalancer gpid=...`), and so does
+/// the sidecar. Citus also reuses such a connection for what a client asked for, after
+/// `SET application_name = 'citus_run_command gpid=...'` (run_command_on_all_nodes and
+/// friends): then it is not Citus's work, and a later SET of any other name does not count.
 #[inline]
 pub fn internal_backend() -> bool {
-    if let Some(v) = INTERNAL.0.get() {
-        return v;
-    }
-    // SAFETY: GetConfigOptionResetString returns a GUC-owned string or NULL.
-    let v = unsafe {
-        let at_start = pg_sys::GetConfigOptionResetString(c"application_name".as_ptr());
-        !at_start.is_null() && {
-            let b = CStr::from_ptr(at_start).to_bytes();
-            b.starts_with(b"citus_internal gpid=") || b.starts_with(b"citus_rebalancer gpid=")
+    let started_internal = match INTERNAL.0.get() {
+        Some(v) => v,
+        None => {
+            // SAFETY: GetConfigOptionResetString returns a GUC-owned string or NULL.
+            let v = unsafe {
+                let at_start = pg_sys::GetConfigOptionResetString(c"application_name".as_ptr());
+                !at_start.is_null() && {
+                    let b = CStr::from_ptr(at_start).to_bytes();
+                    b.starts_with(b"citus_internal gpid=") || b.starts_with(b"citus_rebalancer gpid=")
+                }
+            };
+            INTERNAL.0.set(Some(v));
+            v
         }
     };
-    INTERNAL.0.set(Some(v));
-    v
+    started_internal && application_name_unchanged()
+}
+
+#[cold]
+fn application_name_unchanged() -> bool {
+    // SAFETY: both are GUC-owned strings (or NULL) that live while we compare them.
+    unsafe {
+        let now = pg_sys::application_name;
+        let at_start = pg_sys::GetConfigOptionResetString(c"application_name".as_ptr());
+        !now.is_null() && !at_start.is_null() && CStr::from_ptr(now) == CStr::from_ptr(at_start)
+    }
 }
 
 /// Called by the fmgr hook when a function it tracks starts (see hooks/fmgr.rs).

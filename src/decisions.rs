@@ -4,9 +4,13 @@
 //!
 //! A file, not a table: a blocked statement's transaction aborts, and its record must survive
 //! that. Each record is one `write` with O_APPEND, so concurrent backends never interleave.
-//! Read it with the view `citus_sidecar.guard_decisions`; only superusers can clear it. When it
-//! grows past `citus_sidecar.decision_log_size` megabytes it is rotated: the file becomes
-//! `decisions.jsonl.1` (replacing the previous one) and a new file starts.
+//! Read it with the view `citus_sidecar.guard_decisions`; only superusers can clear it.
+//!
+//! Records are kept on shelves (sidecar_rules::record::Shelf): superusers' decisions and every
+//! use of the escape hatch in `decisions.jsonl`, which may grow to
+//! `citus_sidecar.decision_log_size`; each other role's in a file of its own with a sixteenth of
+//! that. A shelf past its budget is rotated (the file becomes `<file>.1`, replacing the previous
+//! one), so a role that floods the log pushes out only its own older records.
 
 use std::ffi::CStr;
 use std::io::Write;
@@ -14,25 +18,39 @@ use std::path::PathBuf;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use sidecar_rules::record::Decision;
+use sidecar_rules::record::{line_time, Decision, Shelf};
 
-/// The current file and the rotated one, oldest first: what the log holds.
-pub fn files() -> [PathBuf; 2] {
-    let current = path();
-    let mut rotated = current.clone().into_os_string();
-    rotated.push(".1");
-    [PathBuf::from(rotated), current]
-}
-
-/// Every record, oldest first.
-pub fn read_all() -> String {
-    files().iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect::<Vec<_>>().join("")
-}
-
-pub fn path() -> PathBuf {
+/// The log's directory.
+pub fn dir() -> PathBuf {
     // SAFETY: DataDir is set for every backend before any query runs.
     let dir = unsafe { CStr::from_ptr(pg_sys::DataDir) }.to_string_lossy().into_owned();
-    PathBuf::from(dir).join("citus_sidecar").join("decisions.jsonl")
+    PathBuf::from(dir).join("citus_sidecar")
+}
+
+/// Every file of the log, current and rotated, on every shelf.
+pub fn files() -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(Shelf::is_log_file))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every record of every shelf, oldest first.
+pub fn read_all() -> Vec<String> {
+    let mut lines: Vec<(i64, String)> = files()
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|text| text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>())
+        .map(|l| (line_time(&l).unwrap_or(i64::MIN), l))
+        .collect();
+    lines.sort_by_key(|(at, _)| *at);
+    lines.into_iter().map(|(_, l)| l).collect()
 }
 
 fn cstr_or(p: *const std::ffi::c_char, default: &str) -> String {
@@ -47,10 +65,12 @@ fn cstr_or(p: *const std::ffi::c_char, default: &str) -> String {
 /// Appends one decision. An I/O failure is a WARNING, never a failed statement.
 pub fn record(subject: &str, table: Option<&str>, rules: &[&str], verdict: &str, reason: Option<&str>) {
     // SAFETY: backend globals and catalog lookups inside a transaction.
-    let (at, pid, role, database, statement) = unsafe {
+    let (at, pid, role_oid, superuser, role, database, statement) = unsafe {
         (
             pg_sys::GetCurrentTimestamp(),
             pg_sys::MyProcPid,
+            pg_sys::GetUserId(),
+            pg_sys::superuser(),
             cstr_or(pg_sys::GetUserNameFromId(pg_sys::GetUserId(), true), "?"),
             cstr_or(pg_sys::get_database_name(pg_sys::MyDatabaseId), "?"),
             cstr_or(pg_sys::debug_query_string, ""),
@@ -69,11 +89,13 @@ pub fn record(subject: &str, table: Option<&str>, rules: &[&str], verdict: &str,
         reason,
     }
     .to_json_line();
-    let path = path();
-    let limit = crate::gucs::decision_log_size_mb() as u64 * 1024 * 1024;
-    let result = std::fs::create_dir_all(path.parent().expect("has a parent")).and_then(|_| {
+    let shelf = Shelf::of(superuser, verdict, role_oid.to_u32());
+    let path = dir().join(shelf.file_name());
+    let limit = shelf.budget(crate::gucs::decision_log_size_mb() as u64 * 1024 * 1024);
+    let result = std::fs::create_dir_all(dir()).and_then(|_| {
         if std::fs::metadata(&path).is_ok_and(|m| m.len() >= limit) {
-            let [rotated, _] = files();
+            let mut rotated = path.clone().into_os_string();
+            rotated.push(".1");
             std::fs::rename(&path, rotated)?;
         }
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;

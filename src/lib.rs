@@ -62,6 +62,11 @@ pub extern "C-unwind" fn _PG_init() {
         .report(PgLogLevel::ERROR);
         return;
     }
+    // An ERROR PostgreSQL raises under one of the sidecar's functions is re-raised by pgrx with
+    // a Rust backtrace in its DETAIL when the server's environment has RUST_BACKTRACE set. No
+    // DETAIL may ever carry one: backtraces are off for every backend this postmaster starts.
+    // SAFETY: _PG_init runs in the single-threaded postmaster while it loads libraries.
+    unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     gucs::init();
     hooks::init();
     worker::init();

@@ -124,7 +124,7 @@ fn explanations(since: Option<i64>) -> (BTreeMap<String, String>, Option<String>
     let mut by_table = BTreeMap::new();
     let mut hatch = false;
     let text = crate::decisions::read_all();
-    for line in text.lines().rev() {
+    for line in text.iter().rev().map(String::as_str) {
         let at = field_i64(line, "\"at\":");
         if let (Some(since), Some(at)) = (since, at) {
             if at < since {

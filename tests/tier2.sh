@@ -35,6 +35,25 @@ else
     echo "  FAILED load_outside_preload: $load_msg"; load_ok=0
 fi
 
+# Errors that are PostgreSQL's reach the client as PostgreSQL raised them, and no DETAIL ever
+# carries a Rust backtrace, even when the server's environment asks for backtraces; an over-deep
+# script is a clear ERROR and the server lives on.
+bt_ok=1
+port4="$(free_port)"
+RUST_BACKTRACE=1 pg_start "$tmp/backtrace" "$port4" "citus-sidecar" || exit 1
+pq "$port4" -d postgres -f tests/citus_double/citus_double.sql >/dev/null
+pq "$port4" -d postgres -c 'CREATE EXTENSION "citus-sidecar"' \
+   -c "CREATE ROLE outsider LOGIN" -c "CREATE SCHEMA closed" -c "CREATE TABLE closed.t (a int)" >/dev/null
+deep="$(pq "$port4" -d postgres -c "SELECT * FROM citus_sidecar.check_ddl('SELECT 1' || repeat('+1', 100000))" 2>&1)"
+denied="$(pq "$port4" -d postgres -c "SET ROLE outsider" -c "ALTER TABLE closed.t ADD COLUMN b int" 2>&1)"
+alive="$(pq "$port4" -d postgres -Atc "SELECT 'alive'" 2>&1)"
+if grep -q "nested too deeply to check" <<<"$deep" && ! grep -qi "backtrace\|src/.*\.rs" <<<"$deep$denied" \
+   && [ "$denied" = "ERROR:  permission denied for schema closed" ] && [ "$alive" = alive ]; then
+    echo "  ok     errors_pass_through_without_backtraces"
+else
+    echo "  FAILED errors_pass_through_without_backtraces: $deep / $denied / $alive"; bt_ok=0
+fi
+
 # The checksum background worker, for real: it records snapshots on its own, flags a change made
 # behind the guard's back with a WARNING in the server log, idles after DROP EXTENSION, and is
 # started once (no restart loop).
@@ -77,7 +96,7 @@ starts=$(grep -c 'checksum worker started in database "postgres"' "$tmp/worker.l
 if [ "$starts" = 1 ]; then echo "  ok     worker_started_once"; else echo "  FAILED worker_started_once ($starts starts)"; worker_ok=0; fi
 [ $worker_ok = 1 ] || { echo "---- worker log ----"; grep -i sidecar "$tmp/worker.log" | tail -20; }
 
-passed=$(( GOLDEN_PASSED + load_ok + worker_ok ))
-failed=$(( GOLDEN_FAILED + 1 - load_ok + 1 - worker_ok ))
+passed=$(( GOLDEN_PASSED + load_ok + worker_ok + bt_ok ))
+failed=$(( GOLDEN_FAILED + 1 - load_ok + 1 - worker_ok + 1 - bt_ok ))
 echo "tier2: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

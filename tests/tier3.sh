@@ -59,6 +59,9 @@ for topology in ${TOPOLOGIES:-coordinator-only every-node}; do
         bad "$topology: extension on workers '$on_workers' (want '$want'), distributed object rows $not_distributed"
     fi
 
+    # Another path to citus.so, for the test of C aliases reached through a symbolic link.
+    mkdir -p "$CLUSTER_DIR/lib" && ln -sf "$("$PG_CONFIG" --pkglibdir)/citus.so" "$CLUSTER_DIR/lib/citus_link.so"
+    export CITUS_LINK="$CLUSTER_DIR/lib/citus_link.so"
     tests=(); for f in tests/citus_cluster/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
     PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
         run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"

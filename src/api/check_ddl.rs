@@ -65,15 +65,41 @@ unsafe fn constant(node: *mut pg_sys::Node) -> Result<Option<String>, NotConstan
     }
 }
 
-/// The distribution calls in a statement, found by PostgreSQL's own raw-tree walker (which
-/// checks the stack depth itself: an over-deep expression is its clear ERROR).
-unsafe fn calls_in(node: *mut pg_sys::Node) -> Vec<ScriptCall> {
+/// Is the stack within a safe margin of PostgreSQL's max_stack_depth? Never raises: a walk
+/// that asks before each step stops cleanly long before PostgreSQL's own check would raise an
+/// ERROR under it (which would have to cross Rust frames).
+fn stack_nearly_full() -> bool {
+    let here = 0u8;
+    // SAFETY: set_stack_base returns the current base and moves it; restoring it at once leaves
+    // PostgreSQL's state as it was. max_stack_depth is a GUC in kilobytes.
+    unsafe {
+        let base = pg_sys::set_stack_base();
+        pg_sys::restore_stack_base(base);
+        let used = (base as usize).saturating_sub(&here as *const u8 as usize);
+        used + 256 * 1024 > pg_sys::max_stack_depth.max(0) as usize * 1024
+    }
+}
+
+/// What the raw-tree walk collects.
+struct Found {
+    calls: Vec<ScriptCall>,
+    too_deep: bool,
+}
+
+/// The distribution calls in a statement, found by PostgreSQL's own raw-tree walker; Err when
+/// the statement is nested too deeply to walk within the stack PostgreSQL allows.
+unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
     unsafe extern "C-unwind" fn walk(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
         if node.is_null() {
             return false;
         }
-        // SAFETY: casts follow the node tag; ctx is our Vec.
+        // SAFETY: casts follow the node tag; ctx is our Found.
         unsafe {
+            let found = &mut *(ctx as *mut Found);
+            if stack_nearly_full() {
+                found.too_deep = true;
+                return true;
+            }
             if tag(node) == pg_sys::NodeTag::T_FuncCall {
                 let f = node as *mut pg_sys::FuncCall;
                 let parts = names((*f).funcname);
@@ -92,18 +118,20 @@ unsafe fn calls_in(node: *mut pg_sys::Node) -> Vec<ScriptCall> {
                             }
                         })
                         .collect();
-                    (*(ctx as *mut Vec<ScriptCall>)).push(ScriptCall { function, args });
+                    found.calls.push(ScriptCall { function, args });
                 }
             }
             pg_sys::raw_expression_tree_walker(node, Some(walk), ctx)
         }
     }
-    let mut found: Vec<ScriptCall> = Vec::new();
+    let mut found = Found { calls: Vec::new(), too_deep: false };
     // SAFETY: a raw statement tree from raw_parser.
-    unsafe {
-        walk(node, (&raw mut found).cast());
+    unsafe { walk(node, (&raw mut found).cast()) };
+    if found.too_deep {
+        Err(())
+    } else {
+        Ok(found.calls)
     }
-    found
 }
 
 /// Resolves a type name to its OID without raising: no permission checks (PostgreSQL reports
@@ -259,8 +287,8 @@ unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
 }
 
 /// One raw statement as the rules' owned values (possibly several: a DML statement that also
-/// calls a distribution function).
-unsafe fn convert(node: *mut pg_sys::Node) -> Vec<Statement> {
+/// calls a distribution function). Err: nested too deeply to walk.
+unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
     use pg_sys::NodeTag::*;
     use sidecar_rules::metadata::StatementKind as K;
     // SAFETY: casts follow the node tag.
@@ -269,14 +297,14 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Vec<Statement> {
             kind,
             relations: target_of(rv).map(|t| (t.schema, t.name)).into_iter().collect(),
         };
-        let with_calls = |mut v: Vec<Statement>, n: *mut pg_sys::Node| {
-            let calls = calls_in(n);
+        let with_calls = |mut v: Vec<Statement>, n: *mut pg_sys::Node| -> Result<Vec<Statement>, ()> {
+            let calls = calls_in(n)?;
             if !calls.is_empty() {
                 v.push(Statement::Calls(calls));
             }
-            v
+            Ok(v)
         };
-        match tag(node) {
+        Ok(match tag(node) {
             T_VariableSetStmt => {
                 let s = node as *mut pg_sys::VariableSetStmt;
                 match (*s).kind {
@@ -299,16 +327,16 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Vec<Statement> {
                 let e = node as *mut pg_sys::CreateEnumStmt;
                 names((*e).typeName).pop().map(|name| Statement::CreateEnum { name }).into_iter().collect()
             }
-            T_SelectStmt => with_calls(vec![], node),
-            T_InsertStmt => with_calls(vec![relations(K::Insert, (*(node as *mut pg_sys::InsertStmt)).relation)], node),
-            T_UpdateStmt => with_calls(vec![relations(K::Update, (*(node as *mut pg_sys::UpdateStmt)).relation)], node),
-            T_DeleteStmt => with_calls(vec![relations(K::Delete, (*(node as *mut pg_sys::DeleteStmt)).relation)], node),
-            T_MergeStmt => with_calls(vec![relations(K::Merge, (*(node as *mut pg_sys::MergeStmt)).relation)], node),
+            T_SelectStmt => with_calls(vec![], node)?,
+            T_InsertStmt => with_calls(vec![relations(K::Insert, (*(node as *mut pg_sys::InsertStmt)).relation)], node)?,
+            T_UpdateStmt => with_calls(vec![relations(K::Update, (*(node as *mut pg_sys::UpdateStmt)).relation)], node)?,
+            T_DeleteStmt => with_calls(vec![relations(K::Delete, (*(node as *mut pg_sys::DeleteStmt)).relation)], node)?,
+            T_MergeStmt => with_calls(vec![relations(K::Merge, (*(node as *mut pg_sys::MergeStmt)).relation)], node)?,
             // Statements that run a query: its calls run too.
-            T_ExplainStmt => convert((*(node as *mut pg_sys::ExplainStmt)).query),
-            T_PrepareStmt => convert((*(node as *mut pg_sys::PrepareStmt)).query),
-            T_CreateTableAsStmt => convert((*(node as *mut pg_sys::CreateTableAsStmt)).query),
-            T_DeclareCursorStmt => convert((*(node as *mut pg_sys::DeclareCursorStmt)).query),
+            T_ExplainStmt => convert((*(node as *mut pg_sys::ExplainStmt)).query)?,
+            T_PrepareStmt => convert((*(node as *mut pg_sys::PrepareStmt)).query)?,
+            T_CreateTableAsStmt => convert((*(node as *mut pg_sys::CreateTableAsStmt)).query)?,
+            T_DeclareCursorStmt => convert((*(node as *mut pg_sys::DeclareCursorStmt)).query)?,
             T_CopyStmt => {
                 let c = node as *mut pg_sys::CopyStmt;
                 if (*c).query.is_null() {
@@ -317,7 +345,7 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Vec<Statement> {
                         .into_iter()
                         .collect()
                 } else {
-                    convert((*c).query)
+                    convert((*c).query)?
                 }
             }
             T_DoStmt => vec![Statement::Do],
@@ -329,7 +357,7 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Vec<Statement> {
                 }],
                 None => vec![Statement::Other],
             },
-        }
+        })
     }
 }
 
@@ -559,8 +587,17 @@ fn check_ddl(
         let lead = sql[start..end].len() - sql[start..end].trim_start().len();
         texts.push((original.get(start..end).unwrap_or("").trim().to_string(), positions.at(start + lead)));
         // SAFETY: a statement node from raw_parser.
-        for st in unsafe { convert(node) } {
-            statements.push((i, st));
+        match unsafe { convert(node) } {
+            Ok(list) => statements.extend(list.into_iter().map(|st| (i, st))),
+            Err(()) => {
+                let (line, col) = texts[i].1;
+                raise(
+                    PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX,
+                    format!("check_ddl: statement {} (line {line}, column {col}) is nested too deeply to check", i + 1),
+                    Some("Walking it would exceed the stack PostgreSQL allows (max_stack_depth); PostgreSQL would refuse to run it for the same reason.".into()),
+                    "Split the expression, or raise max_stack_depth if the statement is meant to run.",
+                )
+            }
         }
     }
     let mut catalog = DdlCatalog::default();

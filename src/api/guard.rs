@@ -62,16 +62,14 @@ fn allow_once(rule: Option<&str>, reason: Option<&str>) {
 /// citus_sidecar.guard_decisions).
 #[pg_extern(volatile, parallel_safe)]
 fn decision_log() -> SetOfIterator<'static, String> {
-    let text = crate::decisions::read_all();
-    let lines: Vec<String> = text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect();
-    SetOfIterator::new(lines)
+    SetOfIterator::new(crate::decisions::read_all())
 }
 
 /// Empties the decision log; returns how many records it held. Superuser only.
 #[pg_extern(volatile, parallel_unsafe)]
 fn clear_decisions() -> i64 {
     require_superuser("clear the guard's decision log");
-    let n = crate::decisions::read_all().lines().count();
+    let n = crate::decisions::read_all().len();
     for path in crate::decisions::files() {
         if path.exists() {
             if let Err(e) = std::fs::write(&path, b"") {

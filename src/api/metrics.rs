@@ -19,7 +19,7 @@ fn metrics() -> String {
     // Guard decisions, from the decision log (since it was last cleared).
     let mut decisions: BTreeMap<(String, String), u64> = BTreeMap::new();
     let text = crate::decisions::read_all();
-    for line in text.lines() {
+    for line in text.iter().map(String::as_str) {
         if let Some((rules, verdict)) = rules_and_verdict(line) {
             if rules.is_empty() {
                 *decisions.entry(("none".into(), verdict)).or_default() += 1;

@@ -603,6 +603,10 @@ BEGIN
 END
 $$;
 
+-- citus_run_local_command(command): runs the SQL it is given, in this session (as in Citus).
+CREATE FUNCTION pg_catalog.citus_run_local_command(command text) RETURNS void
+LANGUAGE plpgsql AS $$ BEGIN EXECUTE $1; END; $$;
+
 CREATE FUNCTION pg_catalog.run_command_on_all_nodes(command text, parallel boolean DEFAULT true,
         give_warning_for_connection_errors boolean DEFAULT false,
         OUT nodeid integer, OUT success boolean, OUT result text)

@@ -59,9 +59,108 @@ impl Decision<'_> {
     }
 }
 
+/// Where the decision log keeps a record. Records of superusers and every use of the escape
+/// hatch share one file with the log's whole budget; every other role has a file of its own with
+/// a smaller one. So a role that floods the log with blocked attempts rotates only its own
+/// records: it can push out neither the hatch records nor the decisions of any other role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shelf {
+    Privileged,
+    Role(u32),
+}
+
+impl Shelf {
+    pub fn of(superuser: bool, verdict: &str, role_oid: u32) -> Shelf {
+        if superuser || verdict == "allowed-by-hatch" {
+            Shelf::Privileged
+        } else {
+            Shelf::Role(role_oid)
+        }
+    }
+
+    /// The file name, in the log's directory (`decisions.jsonl` is 0.1.0's one file).
+    pub fn file_name(self) -> String {
+        match self {
+            Shelf::Privileged => "decisions.jsonl".to_string(),
+            Shelf::Role(oid) => format!("decisions-role-{oid}.jsonl"),
+        }
+    }
+
+    /// Bytes its file may hold before it is rotated (the log keeps one rotated file per shelf):
+    /// the setting for the privileged shelf, a sixteenth of it (at least 256 kB) per role.
+    pub fn budget(self, setting_bytes: u64) -> u64 {
+        match self {
+            Shelf::Privileged => setting_bytes,
+            Shelf::Role(_) => (setting_bytes / 16).max(256 * 1024),
+        }
+    }
+
+    /// Is `name` one of the log's files (current or rotated)?
+    pub fn is_log_file(name: &str) -> bool {
+        let base = name.strip_suffix(".1").unwrap_or(name);
+        base == "decisions.jsonl"
+            || base
+                .strip_prefix("decisions-role-")
+                .and_then(|r| r.strip_suffix(".jsonl"))
+                .is_some_and(|oid| !oid.is_empty() && oid.bytes().all(|b| b.is_ascii_digit()))
+    }
+}
+
+/// The `at` of a record line (it comes first in every line [`Decision::to_json_line`] writes),
+/// to merge the shelves in time order.
+pub fn line_time(line: &str) -> Option<i64> {
+    let rest = line.strip_prefix("{\"at\":")?;
+    let end = rest.find(|c: char| c != '-' && !c.is_ascii_digit())?;
+    rest[..end].parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_flooding_the_log_fills_only_its_own_shelf() {
+        // an application role's blocked attempts: its own file, a sixteenth of the budget
+        let app = Shelf::of(false, "blocked", 16384);
+        assert_eq!(app, Shelf::Role(16384));
+        assert_eq!(app.file_name(), "decisions-role-16384.jsonl");
+        assert_eq!(app.budget(64 << 20), 4 << 20);
+        assert_eq!(Shelf::Role(1).budget(1 << 20), 256 * 1024, "never below 256 kB");
+        // superusers and hatch records share the privileged file and the whole budget
+        assert_eq!(Shelf::of(true, "blocked", 10), Shelf::Privileged);
+        assert_eq!(Shelf::of(false, "allowed-by-hatch", 16384), Shelf::Privileged);
+        assert_eq!(Shelf::Privileged.file_name(), "decisions.jsonl");
+        assert_eq!(Shelf::Privileged.budget(64 << 20), 64 << 20);
+        for (name, ok) in [
+            ("decisions.jsonl", true),
+            ("decisions.jsonl.1", true),
+            ("decisions-role-16384.jsonl", true),
+            ("decisions-role-16384.jsonl.1", true),
+            ("decisions-role-.jsonl", false),
+            ("decisions-role-../x.jsonl", false),
+            ("other.jsonl", false),
+        ] {
+            assert_eq!(Shelf::is_log_file(name), ok, "{name}");
+        }
+    }
+
+    #[test]
+    fn record_lines_say_when_they_were_made_first() {
+        let d = Decision {
+            at: 814_000_000_123,
+            pid: 1,
+            role: "r",
+            database: "d",
+            subject: "s",
+            table: None,
+            statement: "",
+            rules: &[],
+            verdict: "allowed",
+            reason: None,
+        };
+        assert_eq!(line_time(&d.to_json_line()), Some(814_000_000_123));
+        assert_eq!(line_time("{\"pid\":1}"), None);
+    }
 
     #[test]
     fn escapes_and_formats_one_line() {

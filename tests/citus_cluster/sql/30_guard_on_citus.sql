@@ -45,6 +45,60 @@ SELECT public.distribute_quietly('billing.refunds', 'account_id');
 RESET citus.shard_count;
 DROP FUNCTION public.distribute_quietly;
 
+-- ... whatever its first argument's type, however many there are, and by a path that is a
+-- symbolic link to citus.so: what counts is the C function the name resolves to
+CREATE FUNCTION public.distribute_by_int(int, text, citus.distribution_type DEFAULT 'hash',
+                                         text DEFAULT 'default', int DEFAULT NULL)
+RETURNS void LANGUAGE c AS '$libdir/citus', 'create_distributed_table';
+\getenv citus_link CITUS_LINK
+SELECT set_config('citus_test.link', :'citus_link', false) IS NOT NULL AS link_path_set;
+DO $$
+BEGIN
+    FOR i IN 1..12 LOOP
+        EXECUTE format($f$CREATE FUNCTION public.alias_%s(regclass, text, citus.distribution_type DEFAULT 'hash',
+                        text DEFAULT 'default', int DEFAULT NULL) RETURNS void LANGUAGE c AS %L, 'create_distributed_table'$f$,
+                       i, CASE WHEN i = 12 THEN current_setting('citus_test.link') ELSE '$libdir/citus' END);
+    END LOOP;
+END
+$$;
+SET citus.shard_count = 48;
+\set VERBOSITY terse
+SELECT public.distribute_by_int('billing.refunds'::regclass::oid::int, 'account_id');
+SELECT public.alias_11('billing.refunds', 'account_id');
+SELECT public.alias_12('billing.refunds', 'account_id');
+\set VERBOSITY default
+RESET citus.shard_count;
+SELECT count(*) AS still_local FROM pg_dist_partition WHERE logicalrelid = 'billing.refunds'::regclass;
+DROP FUNCTION public.distribute_by_int;
+DO $$ BEGIN FOR i IN 1..12 LOOP EXECUTE format('DROP FUNCTION public.alias_%s', i); END LOOP; END $$;
+
+-- metadata edits wrapped in a SQL function, run here or through Citus's helpers, are blocked
+-- and recorded (Citus propagates the function to the workers; the coordinator's row is shown)
+CREATE FUNCTION public.retag_groups() RETURNS void LANGUAGE sql AS
+$$ UPDATE pg_dist_colocation SET shardcount = shardcount WHERE colocationid < 0 $$;
+\set VERBOSITY terse
+SELECT public.retag_groups();
+SELECT citus_run_local_command('SELECT public.retag_groups()');
+SELECT citus_run_local_command('UPDATE pg_dist_node SET noderack = noderack WHERE nodeid < 0');
+\set VERBOSITY default
+SELECT success, result FROM run_command_on_all_nodes('SELECT public.retag_groups()') r
+  JOIN pg_dist_node n USING (nodeid) WHERE n.groupid = 0;
+DROP FUNCTION public.retag_groups;
+
+-- with another library wrapping the executor (auto_explain LOADed in the session, as operators
+-- do), Citus's own metadata writes still pass: dropping and creating distributed schemas
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SET client_min_messages = warning;
+CREATE SCHEMA scratch;
+CREATE TYPE scratch.pair AS (a int, b int);
+DROP SCHEMA scratch CASCADE;
+CREATE SCHEMA scratch;
+DROP SCHEMA scratch;
+RESET client_min_messages;
+RESET auto_explain.log_min_duration;
+
 -- metadata sync: resync every node, then remove a worker and add it back
 SELECT start_metadata_sync_to_all_nodes();
 SELECT nodeport AS w2 FROM pg_dist_node WHERE shouldhaveshards ORDER BY nodeid DESC LIMIT 1 \gset

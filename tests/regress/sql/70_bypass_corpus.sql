@@ -67,6 +67,63 @@ TRUNCATE pg_dist_transaction;
 RESET search_path;
 SELECT success, result FROM run_command_on_all_nodes('DELETE FROM pg_dist_node');
 
+-- 6. alter_distributed_table with colocate_with spelled 'default': Citus reads it as no
+--    colocate_with at all, and the table would leave users' group
+CREATE TABLE visits (visit_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, visit_id));
+SELECT create_distributed_table('visits', 'user_id', colocate_with => 'users');
+SELECT alter_distributed_table('visits', shard_count => 48, colocate_with => 'default', cascade_to_colocated => false);
+SELECT alter_distributed_table('visits', shard_count => 48, colocate_with := 'default');
+SELECT alter_distributed_table(table_name => 'visits', colocate_with => 'default', shard_count => 48);
+
+-- 7. a distribution column named past NAMEDATALEN: Citus truncates it to 63 bytes and finds it
+CREATE TABLE long_names (uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu bigint NOT NULL PRIMARY KEY);
+SET citus.shard_count = 48;
+SELECT create_distributed_table('long_names', repeat('u', 63) || '_x');
+SET citus.shard_count = 24;
+
+-- 8. a cached plan whose SQL function was inlined after the planner hook ran (so only the
+--    fmgr safety net sees the call), run again after pg_proc changed under it
+CREATE FUNCTION dist_orders() RETURNS void LANGUAGE sql AS $$ SELECT create_distributed_table('orders', 'user_id', shard_count => 48) $$;
+SET plan_cache_mode = force_generic_plan;
+PREPARE via_function AS SELECT dist_orders();
+EXECUTE via_function;
+CREATE OR REPLACE FUNCTION unrelated() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+EXECUTE via_function;
+DEALLOCATE via_function;
+RESET plan_cache_mode;
+
+-- 9. an enum hidden behind 17 nested domains
+CREATE TYPE mood AS ENUM ('calm', 'angry');
+DO $$
+BEGIN
+    EXECUTE 'CREATE DOMAIN mood_1 AS mood';
+    FOR i IN 2..17 LOOP
+        EXECUTE format('CREATE DOMAIN mood_%s AS mood_%s', i, i - 1);
+    END LOOP;
+END
+$$;
+CREATE TABLE moods (m mood_17 NOT NULL PRIMARY KEY);
+SELECT create_distributed_table('moods', 'm', colocate_with => 'none', shard_count => 24);
+
+-- 10. metadata edits through Citus's run-anything helper and by moving the table away
+SELECT citus_run_local_command('UPDATE pg_dist_node SET noderack = noderack');
+ALTER TABLE pg_dist_node SET SCHEMA public;
+ALTER TABLE pg_dist_node RENAME TO my_nodes;
+DROP INDEX pg_dist_shard_logical_relid_index;
+ALTER INDEX pg_dist_shard_logical_relid_index RENAME TO x;
+CREATE INDEX ON pg_dist_placement (shardlength);
+CREATE TRIGGER no_nodes BEFORE INSERT ON pg_dist_node FOR EACH ROW EXECUTE FUNCTION edit_trigger();
+CREATE RULE no_nodes AS ON INSERT TO pg_dist_node DO INSTEAD NOTHING;
+GRANT UPDATE ON pg_dist_node TO app;
+GRANT ALL ON ALL TABLES IN SCHEMA pg_catalog TO app;
+REVOKE SELECT ON pg_dist_partition FROM PUBLIC;
+CREATE POLICY hide ON pg_dist_node USING (false);
+ALTER SEQUENCE pg_dist_shardid_seq RESTART 1;
+-- not edits: a comment, a lock, reading
+COMMENT ON TABLE pg_dist_node IS 'nodes';
+BEGIN; LOCK TABLE pg_dist_node IN ACCESS SHARE MODE; ROLLBACK;
+COMMENT ON TABLE pg_dist_node IS NULL;
+
 -- nothing got through
 \set VERBOSITY default
 SELECT logicalrelid, colocationid FROM pg_dist_partition ORDER BY 1;
@@ -75,9 +132,16 @@ SELECT verdict, count(*) FROM citus_sidecar.guard_decisions
  WHERE decided_at >= (SELECT max(decided_at) FROM citus_sidecar.guard_decisions WHERE subject = 'create_distributed_table' AND verdict = 'allowed')
  GROUP BY verdict ORDER BY verdict;
 
+SELECT to_regclass('pg_catalog.pg_dist_node') IS NOT NULL AS nodes_in_place,
+       to_regclass('pg_catalog.pg_dist_shard_logical_relid_index') IS NOT NULL AS index_in_place;
+
 DROP VIEW distribute_orders, placements;
-DROP TABLE requests;
-DROP FUNCTION dist(regclass), on_request(), edit_sql(), edit_trigger();
+SELECT undistribute_table('visits');
+DROP TABLE requests, visits, long_names, moods;
+DROP FUNCTION dist(regclass), on_request(), edit_sql(), edit_trigger(), dist_orders(), unrelated();
+SET client_min_messages = warning;
+DROP TYPE mood CASCADE;
+RESET client_min_messages;
 DROP ROLE app;
 SELECT undistribute_table('users');
 DROP TABLE users, orders;
