@@ -33,6 +33,9 @@ pub enum FnKind {
     CitusRunner,
     /// One of Citus's C functions (other than the watched ones).
     CitusC,
+    /// One of this library's own SQL functions; `guard`: guarded_call, which the planner hook
+    /// routes Citus's functions through.
+    Ours { guard: bool },
 }
 
 /// A value owned by this backend (PostgreSQL backends are single-threaded).
@@ -54,6 +57,9 @@ struct Resolved {
     citus_base: usize,
     /// Namespaces the test double keeps Citus's helper functions in.
     citus_ns: [pg_sys::Oid; 2],
+    /// The installed SQL is the version this library was built as (else ALTER EXTENSION UPDATE
+    /// is due, and the sidecar's functions say so; see hooks/fmgr.rs).
+    sql_current: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -169,7 +175,8 @@ fn resolve() -> Option<Resolved> {
 fn resolve_now() -> Option<Resolved> {
     // SAFETY: catalog lookups inside a transaction; missing_ok = true never raises for absence.
     unsafe {
-        if pg_sys::get_extension_oid(c"citus-sidecar".as_ptr(), true) == pg_sys::InvalidOid {
+        let ext = pg_sys::get_extension_oid(c"citus-sidecar".as_ptr(), true);
+        if ext == pg_sys::InvalidOid {
             return None;
         }
         let schema = pg_sys::get_namespace_oid(c"citus_sidecar".as_ptr(), true);
@@ -188,6 +195,7 @@ fn resolve_now() -> Option<Resolved> {
                 pg_sys::get_namespace_oid(c"citus".as_ptr(), true),
                 pg_sys::get_namespace_oid(c"citus_internal".as_ptr(), true),
             ],
+            sql_current: extension_version(ext).as_deref() == Some(env!("CARGO_PKG_VERSION")),
         };
         for (i, w) in CitusFunction::ALL.into_iter().enumerate() {
             let oid = lookup_function(pg_sys::PG_CATALOG_NAMESPACE.into(), w.proname());
@@ -200,6 +208,41 @@ fn resolve_now() -> Option<Resolved> {
             }
         }
         Some(r)
+    }
+}
+
+/// `pg_extension.extversion` of `ext`.
+unsafe fn extension_version(ext: pg_sys::Oid) -> Option<String> {
+    // SAFETY: an index scan of pg_extension by OID, closed before returning.
+    unsafe {
+        let rel = pg_sys::table_open(pg_sys::ExtensionRelationId, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        pg_sys::ScanKeyInit(
+            &mut key,
+            pg_sys::Anum_pg_extension_oid as pg_sys::AttrNumber,
+            pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
+            pg_sys::Oid::from(pg_sys::F_OIDEQ),
+            pg_sys::Datum::from(ext),
+        );
+        let scan = pg_sys::systable_beginscan(
+            rel,
+            pg_sys::Oid::from(pg_sys::ExtensionOidIndexId),
+            true,
+            std::ptr::null_mut(),
+            1,
+            &mut key,
+        );
+        let tuple = pg_sys::systable_getnext(scan);
+        let version = if tuple.is_null() {
+            None
+        } else {
+            let mut isnull = false;
+            let d = pg_sys::heap_getattr(tuple, pg_sys::Anum_pg_extension_extversion as i32, (*rel).rd_att, &mut isnull);
+            (!isnull).then(|| CStr::from_ptr(pg_sys::text_to_cstring(d.cast_mut_ptr())).to_string_lossy().into_owned())
+        };
+        pg_sys::systable_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        version
     }
 }
 
@@ -359,7 +402,7 @@ pub fn function_kind(funcid: pg_sys::Oid) -> FnKind {
 
 fn classify(r: &Resolved, funcid: pg_sys::Oid) -> FnKind {
     if funcid == r.guarded_call {
-        return FnKind::Other;
+        return FnKind::Ours { guard: true };
     }
     // SAFETY: a syscache lookup released before returning.
     let (lang, namespace, name) = unsafe {
@@ -378,12 +421,15 @@ fn classify(r: &Resolved, funcid: pg_sys::Oid) -> FnKind {
         return FnKind::Watched { kind: CitusFunction::ALL[i], sql_body };
     }
     if lang.to_u32() == C_LANGUAGE {
-        if r.citus_base == 0 {
-            return FnKind::Other;
-        }
         let Some(addr) = c_entry_point(funcid) else {
             return FnKind::Other;
         };
+        if object_base(addr as *const c_void) == object_base(function_kind as *const c_void) {
+            return FnKind::Ours { guard: false };
+        }
+        if r.citus_base == 0 {
+            return FnKind::Other;
+        }
         if let Some(i) = r.addrs.iter().position(|a| *a != 0 && *a == addr) {
             return FnKind::Watched { kind: CitusFunction::ALL[i], sql_body: false };
         }
@@ -429,6 +475,11 @@ pub fn canonical_oid(kind: CitusFunction) -> Option<pg_sys::Oid> {
     let r = active()?;
     let i = CitusFunction::ALL.iter().position(|k| *k == kind)?;
     Some(r.canonical[i]).filter(|o| *o != pg_sys::InvalidOid)
+}
+
+/// Is the installed SQL older (or newer) than this library? Then ALTER EXTENSION UPDATE is due.
+pub fn sql_outdated() -> bool {
+    active().is_some_and(|a| !a.sql_current)
 }
 
 /// OID of `citus_sidecar.guarded_call(oid, VARIADIC "any")`.

@@ -16,6 +16,10 @@ echo "tier2: $("$PG_CONFIG" --version) + citus-sidecar + Citus TEST DOUBLE on 12
 pg_start "$tmp/data" "$port" "citus-sidecar" || exit 1
 
 pq "$port" -d postgres -c "CREATE DATABASE sidecar_regress" || exit 1
+# The double plays the Citus that runs on this PostgreSQL: 13.2 on 15, 14.0 on 16 and later.
+flavour=13; [ "$PG_MAJOR" -ge 16 ] && flavour=14
+pq "$port" -d postgres -c "ALTER DATABASE sidecar_regress SET citus_double.major = $flavour" || exit 1
+echo "tier2: the test double plays Citus $flavour"
 pq "$port" -d sidecar_regress -f tests/citus_double/citus_double.sql >/dev/null || exit 1
 pq "$port" -d sidecar_regress -c 'CREATE EXTENSION "citus-sidecar"' || exit 1
 

@@ -62,6 +62,11 @@ for topology in ${TOPOLOGIES:-coordinator-only every-node}; do
     # Another path to citus.so, for the test of C aliases reached through a symbolic link.
     mkdir -p "$CLUSTER_DIR/lib" && ln -sf "$("$PG_CONFIG" --pkglibdir)/citus.so" "$CLUSTER_DIR/lib/citus_link.so"
     export CITUS_LINK="$CLUSTER_DIR/lib/citus_link.so"
+    # Two nodes for 25_scale_out to add: one running plain Citus, one with the sidecar.
+    PLAIN_NODE_PORT="$(free_port)"; SIDECAR_NODE_PORT="$(free_port)"
+    node_start "$CLUSTER_DIR/n$PLAIN_NODE_PORT" "$PLAIN_NODE_PORT" sidecar_cluster "citus" || bad "plain node start"
+    node_start "$CLUSTER_DIR/n$SIDECAR_NODE_PORT" "$SIDECAR_NODE_PORT" sidecar_cluster "citus,citus-sidecar" sidecar || bad "sidecar node start"
+    export PLAIN_NODE_PORT SIDECAR_NODE_PORT
     tests=(); for f in tests/citus_cluster/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
     PGOPTIONS="-c citus.show_shards_for_app_name_prefixes=pg_regress" \
         run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"

@@ -51,6 +51,7 @@ unsafe extern "C-unwind" fn sidecar_needs_fmgr_hook(fn_oid: pg_sys::Oid) -> bool
         FnKind::Watched { .. } => true,
         FnKind::CitusSql | FnKind::CitusRunner => !catalog::internal_backend(),
         FnKind::CitusC => false,
+        FnKind::Ours { guard } => !guard && catalog::sql_outdated(),
         FnKind::Other => catalog::inside_citus_function(),
     }
 }
@@ -60,7 +61,7 @@ fn tracked(kind: FnKind) -> bool {
     match kind {
         FnKind::CitusSql | FnKind::CitusRunner | FnKind::Watched { sql_body: true, .. } => true,
         FnKind::Other => catalog::inside_citus_function(),
-        FnKind::Watched { sql_body: false, .. } | FnKind::CitusC => false,
+        FnKind::Watched { sql_body: false, .. } | FnKind::CitusC | FnKind::Ours { .. } => false,
     }
 }
 
@@ -84,6 +85,9 @@ unsafe extern "C-unwind" fn sidecar_fmgr_hook(
         catalog::leave_function(fn_oid);
         return;
     }
+    if kind == (FnKind::Ours { guard: false }) && catalog::sql_outdated() {
+        outdated_sql(fn_oid);
+    }
     if matches!(kind, FnKind::Watched { .. }) {
         // SAFETY: flinfo is PostgreSQL's; the check holds no Rust value across the raise.
         if let Some(error) = unsafe { calls::check_unrouted_call(flinfo) } {
@@ -93,4 +97,26 @@ unsafe extern "C-unwind" fn sidecar_fmgr_hook(
     if tracked(kind) {
         catalog::enter_function(fn_oid, kind);
     }
+}
+
+/// The library was replaced by a newer one and the extension's SQL not updated yet: its
+/// functions may no longer match what the library does. Say so, before running any of them.
+fn outdated_sql(fn_oid: pg_sys::Oid) -> ! {
+    // SAFETY: a syscache-backed name lookup.
+    let name = unsafe {
+        let n = pg_sys::get_func_name(fn_oid);
+        if n.is_null() { "?".to_string() } else { std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned() }
+    };
+    pgrx::pg_sys::panic::ErrorReport::new(
+        pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        format!(
+            "citus_sidecar.{name}: the citus-sidecar library is version {} but this database's extension is another version",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "outdated_sql",
+    )
+    .set_detail("The library was upgraded and the extension's SQL was not; the guard keeps working meanwhile.")
+    .set_hint("Run: ALTER EXTENSION \"citus-sidecar\" UPDATE;")
+    .report(pgrx::PgLogLevel::ERROR);
+    unreachable!("ERROR returned")
 }

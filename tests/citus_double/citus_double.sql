@@ -1,5 +1,5 @@
 -- =================================================================================================
---  TEST DOUBLE OF CITUS 13.2 -- for citus-sidecar's tier-2 tests only. NEVER SHIPPED.
+--  TEST DOUBLE OF CITUS 13.2 AND 14.0 -- for citus-sidecar's tier-2 tests only. NEVER SHIPPED.
 --
 --  Real Citus is not available from any registry this project's CI can reach, so tier 2 runs on
 --  plain PostgreSQL 15 with this script loaded into the test database. It creates the Citus
@@ -20,6 +20,14 @@
 --  single-node layout: every shard is a local table <table>_<shardid>, placements on group 0 unless
 --  pg_dist_node lists other nodes (which the double cannot reach: run_command_on_* reports them as
 --  failed rows, the way Citus reports an unreachable node).
+--
+--  Flavours: the setting citus_double.major (13 unless set, e.g. ALTER DATABASE ... SET
+--  citus_double.major = 14) picks which Citus it plays where the two differ (citus14-pg16-18.md
+--  §2.3): Citus 14 keys default colocation on the distribution column's collation (13 on the
+--  type's default collation, except create_distributed_table_concurrently, which already used the
+--  column's), refuses colocate_with a table whose distribution column has another collation, and
+--  has fix_pre_citus14_colocation_group_collation_mismatches(). update_distributed_table_colocation
+--  compares types and collations in both, as real 13.2 does.
 --
 --  Its internal functions live in schema citus. Real Citus writes its catalogs from C; the double
 --  writes them from PL/pgSQL in schema citus, which citus-sidecar treats as Citus's own work (as it
@@ -123,9 +131,23 @@ CREATE INDEX pg_dist_transaction_group_index ON citus.pg_dist_transaction (group
 CREATE TABLE citus.pg_dist_local_group (groupid integer NOT NULL);
 INSERT INTO citus.pg_dist_local_group VALUES (0);
 
+-- Objects Citus creates on every node (nothing in the double marks any).
+CREATE TABLE citus.pg_dist_object (
+    classid oid NOT NULL,
+    objid oid NOT NULL,
+    objsubid integer NOT NULL,
+    type text,
+    object_names text[],
+    object_args text[],
+    distribution_argument_index integer,
+    colocationid integer,
+    force_delegation boolean,
+    CONSTRAINT pg_dist_object_pkey PRIMARY KEY (classid, objid, objsubid)
+);
+
 -- Citus lets everyone read its metadata.
 GRANT SELECT ON citus.pg_dist_partition, citus.pg_dist_shard, citus.pg_dist_placement, citus.pg_dist_node,
-                citus.pg_dist_colocation, citus.pg_dist_local_group TO public;
+                citus.pg_dist_colocation, citus.pg_dist_local_group, citus.pg_dist_object TO public;
 GRANT USAGE ON SCHEMA citus TO public;
 
 ALTER TABLE citus.pg_dist_partition SET SCHEMA pg_catalog;
@@ -135,6 +157,7 @@ ALTER TABLE citus.pg_dist_node SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_colocation SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_transaction SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_local_group SET SCHEMA pg_catalog;
+ALTER TABLE citus.pg_dist_object SET SCHEMA pg_catalog;
 ALTER SEQUENCE citus.pg_dist_shardid_seq SET SCHEMA pg_catalog;
 ALTER SEQUENCE citus.pg_dist_placement_placementid_seq SET SCHEMA pg_catalog;
 ALTER SEQUENCE citus.pg_dist_groupid_seq SET SCHEMA pg_catalog;
@@ -324,8 +347,14 @@ BEGIN
 END
 $$;
 
+-- Which Citus the double plays.
+CREATE FUNCTION citus.major() RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT coalesce(nullif(current_setting('citus_double.major', true), '')::integer, 13) $$;
+
+-- coll: the collation the default lookup is keyed on; col_coll: the column's own collation.
 CREATE FUNCTION citus.colocation_for_new_table(rel regclass, typ oid, coll oid, colocate_with text,
-                                               shard_count integer, strict boolean, rf integer)
+                                               shard_count integer, strict boolean, rf integer,
+                                               col_coll oid DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     cid integer;
@@ -350,8 +379,12 @@ BEGIN
         END IF;
         SELECT * INTO other_col FROM citus.dist_column(other);
         IF other_col.atttypid IS DISTINCT FROM typ THEN
-            RAISE EXCEPTION 'cannot colocate tables %s and %s', other, rel
+            RAISE EXCEPTION 'cannot colocate tables % and %', other, rel
                 USING DETAIL = format('Distribution column types don''t match for %s and %s.', other, rel);
+        END IF;
+        IF citus.major() >= 14 AND other_col.attcollation IS DISTINCT FROM coalesce(col_coll, coll) THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', other, rel
+                USING DETAIL = format('Distribution column collations don''t match for %s and %s.', other, rel);
         END IF;
         RETURN cid;
     END IF;
@@ -404,8 +437,10 @@ BEGIN
     END IF;
     n := coalesce(shard_count, nullif(current_setting('citus.shard_count', true), '')::integer, 32);
     PERFORM pg_advisory_xact_lock(54321, 0);   -- CITUS_CREATE_COLOCATION_DEFAULT
-    cid := citus.colocation_for_new_table(table_name, att.atttypid, att.attcollation, colocate_with,
-                                          n, shard_count IS NOT NULL, rf);
+    cid := citus.colocation_for_new_table(table_name, att.atttypid,
+                                          CASE WHEN citus.major() >= 14 OR is_concurrent THEN att.attcollation
+                                               ELSE (SELECT typcollation FROM pg_type WHERE oid = att.atttypid) END,
+                                          colocate_with, n, shard_count IS NOT NULL, rf, att.attcollation);
     INSERT INTO pg_catalog.pg_dist_partition VALUES (
         table_name, 'h',
         format('{VAR :varno 1 :varattno %s :vartype %s :vartypmod %s :varcollid %s :varlevelsup 0 :varnosyn 1 :varattnosyn %s :location -1}',
@@ -497,6 +532,31 @@ BEGIN
     IF shard_count < 0 THEN
         RAISE EXCEPTION 'shard_count must be positive';
     END IF;
+    IF citus.major() >= 14 THEN
+        DECLARE
+            new_coll oid := (SELECT attcollation FROM pg_attribute WHERE attrelid = table_name
+                              AND attname = coalesce(distribution_column, cur.attname));
+            new_typ oid := (SELECT atttypid FROM pg_attribute WHERE attrelid = table_name
+                             AND attname = coalesce(distribution_column, cur.attname));
+            other record;
+        BEGIN
+            IF colocate_with IS NOT NULL AND colocate_with NOT IN ('default', 'none') THEN
+                SELECT * INTO other FROM citus.dist_column(colocate_with::regclass);
+                IF other.attcollation IS DISTINCT FROM new_coll THEN
+                    IF distribution_column IS NOT NULL THEN
+                        RAISE EXCEPTION 'cannot colocate with % and change distribution column to % because collation of column % is different than the distribution column of the %',
+                            colocate_with, distribution_column, distribution_column, colocate_with;
+                    END IF;
+                    RAISE EXCEPTION 'cannot colocate with % because collation of its distribution column is different than %',
+                        colocate_with, table_name;
+                END IF;
+            ELSIF distribution_column IS NOT NULL AND shard_count IS NULL AND colocate_with IS NULL
+                  AND new_typ = cur.atttypid AND new_coll IS DISTINCT FROM cur.attcollation THEN
+                RAISE EXCEPTION 'cannot colocate tables % and %_%', table_name, table_name, abs(hashtext(table_name::text))
+                    USING DETAIL = format('Distribution column collations don''t match for %s and %s_%s.', table_name, table_name, abs(hashtext(table_name::text)));
+            END IF;
+        END;
+    END IF;
     n := coalesce(shard_count, (SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = table_name)::integer);
     PERFORM citus.undistribute(table_name);
     PERFORM citus.distribute(table_name, coalesce(distribution_column, cur.attname), 'hash',
@@ -540,6 +600,15 @@ BEGIN
             col.atttypid, col.attcollation);
     ELSE
         SELECT colocationid INTO new_cid FROM pg_catalog.pg_dist_partition WHERE logicalrelid = colocate_with::regclass;
+        SELECT * INTO col FROM citus.dist_column(table_name);
+        IF col.atttypid IS DISTINCT FROM (SELECT atttypid FROM citus.dist_column(colocate_with::regclass)) THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', colocate_with::regclass, table_name
+                USING DETAIL = format('Distribution column types don''t match for %s and %s.', colocate_with::regclass, table_name);
+        END IF;
+        IF col.attcollation IS DISTINCT FROM (SELECT attcollation FROM citus.dist_column(colocate_with::regclass)) THEN
+            RAISE EXCEPTION 'cannot colocate tables % and %', colocate_with::regclass, table_name
+                USING DETAIL = format('Distribution column collations don''t match for %s and %s.', colocate_with::regclass, table_name);
+        END IF;
         IF (SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = table_name)
            <> (SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = colocate_with::regclass) THEN
             RAISE EXCEPTION 'cannot colocate tables % and %', colocate_with::regclass, table_name
@@ -552,6 +621,95 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.colocationid = old_cid);
 END
 $$;
+
+-- Citus 14's upgrade step, copied from Citus 14.0.1
+-- (udfs/fix_pre_citus14_colocation_group_collation_mismatches/14.0-1.sql): moves the tables of a
+-- colocation group whose distribution column collation differs from the group's out, through
+-- update_distributed_table_colocation. Created in both flavours; only 14 has it in real Citus.
+CREATE FUNCTION pg_catalog.fix_pre_citus14_colocation_group_collation_mismatches()
+RETURNS VOID AS $func$
+DECLARE
+    v_colocationid oid;
+    v_tables_to_move_out_grouped_by_collation json;
+    v_collationid oid;
+    v_tables_to_move_out oid[];
+    v_table_to_move_out oid;
+    v_first_table oid;
+BEGIN
+    SET LOCAL search_path TO pg_catalog, pg_temp;
+
+    FOR v_colocationid, v_tables_to_move_out_grouped_by_collation
+    IN
+       WITH colocation_groups_and_tables_with_collation_mismatches AS (
+           SELECT pdc.colocationid, pa.attcollation as distkeycollation, pdp.logicalrelid
+             FROM pg_dist_colocation pdc
+             JOIN pg_dist_partition pdp
+               ON pdc.colocationid = pdp.colocationid
+             JOIN pg_attribute pa
+               ON pa.attrelid = pdp.logicalrelid
+              AND pa.attname = column_to_column_name(pdp.logicalrelid, pdp.partkey)
+                  -- column_to_column_name() returns NULL if partkey is NULL, so we're already
+                  -- implicitly ignoring the tables that don't have a distribution column, such
+                  -- as reference tables, but let's still explicitly discard such tables below.
+            WHERE pdp.partkey IS NOT NULL
+                  -- ignore the table if its distribution column collation matches the collation saved for the colocation group
+              AND pdc.distributioncolumncollation != pa.attcollation
+       )
+       SELECT
+           colocationid,
+           json_object_agg(distkeycollation, rels) AS tables_to_move_out_grouped_by_collation
+       FROM (
+               SELECT colocationid,
+                      distkeycollation,
+                      array_agg(logicalrelid::oid) AS rels
+                 FROM colocation_groups_and_tables_with_collation_mismatches
+             GROUP BY colocationid, distkeycollation
+       ) q
+       GROUP BY colocationid
+    LOOP
+        RAISE DEBUG 'Processing colocation group with id %', v_colocationid;
+
+        FOR v_collationid, v_tables_to_move_out
+        IN
+              SELECT key::oid AS collationid,
+                     array_agg(elem::oid) AS tables_to_move_out
+                FROM json_each(v_tables_to_move_out_grouped_by_collation) AS e(key, value),
+             LATERAL json_array_elements_text(e.value) AS elem
+            GROUP BY key
+        LOOP
+            RAISE DEBUG 'Moving out tables with collation id % from colocation group %', v_collationid, v_colocationid;
+
+            v_first_table := NULL;
+
+            FOR v_table_to_move_out IN SELECT unnest(v_tables_to_move_out)
+            LOOP
+                IF v_first_table IS NULL then
+                    -- Move the first table out to start a new colocation group.
+                    --
+                    -- Could check if there is an appropriate colocation group to move to instead of 'none',
+                    -- but this won't be super easy. Plus, even if we had such a colocation group, the user
+                    -- was anyways okay with having this in a different colocation group in the first place.
+
+                    RAISE DEBUG 'Moving out table with oid % to a new colocation group', v_table_to_move_out;
+                    PERFORM update_distributed_table_colocation(v_table_to_move_out, colocate_with => 'none');
+
+                    -- save the first table to colocate the rest of the tables with it
+                    v_first_table := v_table_to_move_out;
+                ELSE
+                    -- Move the rest of the tables to colocate with the first table.
+
+                    RAISE DEBUG 'Moving out table with oid % to colocate with table with oid %', v_table_to_move_out, v_first_table;
+                    PERFORM update_distributed_table_colocation(v_table_to_move_out, colocate_with => v_first_table::regclass::text);
+                END IF;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END;
+$func$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_catalog.fix_pre_citus14_colocation_group_collation_mismatches()
+  IS 'Fix distributed tables whose colocation group collations do not match their distribution columns by moving them to new colocation groups';
 
 -- -------------------------------------------------------------------------------------------------
 -- Reaching nodes. The double is a single node: commands run locally for group 0 (or when

@@ -14,6 +14,7 @@ pub mod facts;
 pub mod finding;
 pub mod hashmath;
 pub mod hatch;
+pub mod ident;
 pub mod metadata;
 pub mod pgvalue;
 pub mod policy;

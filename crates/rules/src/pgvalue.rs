@@ -306,12 +306,19 @@ mod tests {
             ("db.s.t", &["db", "s", "t"]),
         ];
         for (input, want) in ok {
-            assert_eq!(parse_qualified_name(input), Some(want.iter().map(|s| s.to_string()).collect()), "{input}");
+            assert_eq!(
+                parse_qualified_name(input),
+                Some(want.iter().map(|s| s.to_string()).collect()),
+                "{input}"
+            );
         }
         for bad in ["", "a..b", "\"\"", "\"open", "a b", "a."] {
             assert_eq!(parse_qualified_name(bad), None, "{bad}");
         }
-        assert_eq!(parse_qualified_name(&"u".repeat(70)), Some(vec!["u".repeat(63)]));
+        assert_eq!(
+            parse_qualified_name(&"u".repeat(70)),
+            Some(vec!["u".repeat(63)])
+        );
     }
 
     /// Expected values are PostgreSQL's, written out (from bool.c's rules and `SELECT 'x'::bool`).

@@ -57,14 +57,18 @@ pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
             }
             b'\'' => {
                 // E'...' strings allow backslash escapes; standard strings only ''.
-                let escapes = i > 0 && matches!(bytes[i - 1], b'E' | b'e') && (i < 2 || !is_ident(bytes[i - 2]));
+                let escapes = i > 0
+                    && matches!(bytes[i - 1], b'E' | b'e')
+                    && (i < 2 || !is_ident(bytes[i - 2]));
                 i = quoted_end(bytes, i, b'\'', escapes);
             }
             b'"' => i = quoted_end(bytes, i, b'"', false),
             b'$' if i == 0 || !is_ident(bytes[i - 1]) => match dollar_tag(bytes, i) {
                 Some(tag) => {
                     let body = i + tag.len();
-                    i = find(bytes, body, tag).map(|e| e + tag.len()).unwrap_or(bytes.len());
+                    i = find(bytes, body, tag)
+                        .map(|e| e + tag.len())
+                        .unwrap_or(bytes.len());
                 }
                 None => i += 1,
             },
@@ -79,7 +83,12 @@ pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
                     let mut end = bytes.len();
                     while k < bytes.len() {
                         let e = line_end(bytes, k);
-                        if bytes[k..e].iter().copied().filter(|c| *c != b'\r').eq(*b"\\.") {
+                        if bytes[k..e]
+                            .iter()
+                            .copied()
+                            .filter(|c| *c != b'\r')
+                            .eq(*b"\\.")
+                        {
                             end = e;
                             break;
                         }
@@ -114,7 +123,11 @@ fn is_ident(b: u8) -> bool {
 }
 
 fn line_end(b: &[u8], from: usize) -> usize {
-    b[from..].iter().position(|&c| c == b'\n').map(|p| from + p).unwrap_or(b.len())
+    b[from..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|p| from + p)
+        .unwrap_or(b.len())
 }
 
 fn blank(out: &mut [u8], from: usize, to: usize) {
@@ -169,7 +182,11 @@ fn quoted_end(b: &[u8], start: usize, q: u8, escapes: bool) -> usize {
 fn dollar_tag(b: &[u8], start: usize) -> Option<&[u8]> {
     let mut i = start + 1;
     while i < b.len() && b[i] != b'$' {
-        if !(b[i].is_ascii_alphabetic() || b[i] == b'_' || b[i] >= 0x80 || (i > start + 1 && b[i].is_ascii_digit())) {
+        if !(b[i].is_ascii_alphabetic()
+            || b[i] == b'_'
+            || b[i] >= 0x80
+            || (i > start + 1 && b[i].is_ascii_digit()))
+        {
             return None;
         }
         i += 1;
@@ -178,7 +195,10 @@ fn dollar_tag(b: &[u8], start: usize) -> Option<&[u8]> {
 }
 
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| from + p)
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
 }
 
 /// `COPY ... FROM STDIN` (any case, any options), comments aside.
@@ -211,8 +231,14 @@ mod tests {
         assert_eq!(
             blanked,
             vec![
-                Blanked::MetaCommand { line: 1, text: "\\set ON_ERROR_STOP on".into() },
-                Blanked::CopyData { first_line: 4, last_line: 6 },
+                Blanked::MetaCommand {
+                    line: 1,
+                    text: "\\set ON_ERROR_STOP on".into()
+                },
+                Blanked::CopyData {
+                    first_line: 4,
+                    last_line: 6
+                },
             ]
         );
     }
@@ -227,7 +253,11 @@ mod tests {
             "/* COPY t FROM stdin; */ SELECT 1;\n",
             "COPY (SELECT 1) TO stdout;\nSELECT 2;\n",
         ] {
-            assert_eq!(blank_client_side(script), (script.to_string(), vec![]), "{script}");
+            assert_eq!(
+                blank_client_side(script),
+                (script.to_string(), vec![]),
+                "{script}"
+            );
         }
     }
 
@@ -235,6 +265,12 @@ mod tests {
     fn copy_without_terminator_blanks_to_the_end() {
         let (sql, b) = blank_client_side("copy t from STDIN with (format csv);\na,b\nc,d");
         assert_eq!(sql, "copy t from STDIN with (format csv);\n   \n   ");
-        assert_eq!(b, vec![Blanked::CopyData { first_line: 2, last_line: 3 }]);
+        assert_eq!(
+            b,
+            vec![Blanked::CopyData {
+                first_line: 2,
+                last_line: 3
+            }]
+        );
     }
 }

@@ -125,10 +125,17 @@ mod tests {
         assert_eq!(app, Shelf::Role(16384));
         assert_eq!(app.file_name(), "decisions-role-16384.jsonl");
         assert_eq!(app.budget(64 << 20), 4 << 20);
-        assert_eq!(Shelf::Role(1).budget(1 << 20), 256 * 1024, "never below 256 kB");
+        assert_eq!(
+            Shelf::Role(1).budget(1 << 20),
+            256 * 1024,
+            "never below 256 kB"
+        );
         // superusers and hatch records share the privileged file and the whole budget
         assert_eq!(Shelf::of(true, "blocked", 10), Shelf::Privileged);
-        assert_eq!(Shelf::of(false, "allowed-by-hatch", 16384), Shelf::Privileged);
+        assert_eq!(
+            Shelf::of(false, "allowed-by-hatch", 16384),
+            Shelf::Privileged
+        );
         assert_eq!(Shelf::Privileged.file_name(), "decisions.jsonl");
         assert_eq!(Shelf::Privileged.budget(64 << 20), 64 << 20);
         for (name, ok) in [

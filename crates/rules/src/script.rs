@@ -3,13 +3,13 @@
 //! settings and the colocation groups the statements before it would have produced.
 
 use crate::call::{describe_call, Arg, CallError, Catalog, CitusFunction, RelationRef, Value};
-use crate::pgvalue::{parse_int4, parse_qualified_name};
 use crate::distribution::{
     check_distribution_call, check_shard_count_setting, citus_refuses, default_group,
 };
 use crate::facts::*;
 use crate::finding::{Finding, Severity};
 use crate::metadata::{check_statement_on_name, StatementKind};
+use crate::pgvalue::{parse_int4, parse_qualified_name};
 
 pub struct Simulation {
     pub cluster: Cluster,
@@ -261,7 +261,8 @@ pub fn check_script(
                     Some(v) => Some(v.clone()),
                     None => catalog.reset_value(name),
                 };
-                let Some(n) = value.and_then(|v| parse_int4(v.trim().trim_matches('\'')).ok()) else {
+                let Some(n) = value.and_then(|v| parse_int4(v.trim().trim_matches('\'')).ok())
+                else {
                     continue;
                 };
                 match name.as_str() {
@@ -313,9 +314,15 @@ pub fn check_script(
                     if !constant {
                         continue;
                     }
-                    let mut lookup = ScriptLookup { created: &created, enums: &enums, catalog: &mut *catalog };
+                    let mut lookup = ScriptLookup {
+                        created: &created,
+                        enums: &enums,
+                        catalog: &mut *catalog,
+                    };
                     match sim.call(c.function, args, &mut lookup) {
-                        Ok(findings) => findings.into_iter().for_each(|f| push(Outcome::Finding(f))),
+                        Ok(findings) => {
+                            findings.into_iter().for_each(|f| push(Outcome::Finding(f)))
+                        }
                         Err(e) => push(Outcome::Note(e.message(c.function))),
                     }
                 }
@@ -328,7 +335,8 @@ pub fn check_script(
                 }
             }
             Statement::Do => push(Outcome::Note(
-                "DO blocks are not analysed here; the guard checks what they run when they run".into(),
+                "DO blocks are not analysed here; the guard checks what they run when they run"
+                    .into(),
             )),
             Statement::FunctionBody => {}
             Statement::Other => {}
@@ -387,7 +395,9 @@ impl Catalog for ScriptLookup<'_> {
         let Some(t) = self.created.iter().rev().find(|t| t.name == written) else {
             return self.catalog.table(rel, column);
         };
-        let col = column.and_then(|c| t.columns.iter().find(|x| x.name == c)).map(|c| self.column(c));
+        let col = column
+            .and_then(|c| t.columns.iter().find(|x| x.name == c))
+            .map(|c| self.column(c));
         let key_columns = t
             .primary_key
             .iter()

@@ -79,3 +79,13 @@ SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: unregister them');
 DELETE FROM pg_dist_node;
 COMMIT;
 DROP TABLE few, uneven, warm_up;
+
+-- Remediations are statements to paste: they quote what PostgreSQL would quote (a column named
+-- like a keyword), and run as written.
+CREATE TABLE accounts ("user" bigint, "order" int PRIMARY KEY);
+SELECT rule_id, remediation FROM citus_sidecar.check_ddl($$SELECT create_distributed_table('accounts', 'user', shard_count => 1)$$)
+ WHERE rule_id = 'nullable-distribution-column';
+DO $$ BEGIN EXECUTE (SELECT remediation FROM citus_sidecar.check_ddl($q$SELECT create_distributed_table('accounts', 'user', shard_count => 1)$q$)
+                     WHERE rule_id = 'nullable-distribution-column'); END $$;
+SELECT attnotnull AS user_is_not_null FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'user';
+DROP TABLE accounts;

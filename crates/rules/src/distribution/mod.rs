@@ -951,20 +951,7 @@ fn replica_identity(call: &DistCall, table: &TableFacts, out: &mut Vec<Finding>)
     );
 }
 
-/// A SQL identifier, quoted when it needs to be.
-pub fn quote_ident(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
-}
+pub use crate::ident::quote_ident;
 
 #[cfg(test)]
 mod tests;
