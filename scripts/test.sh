@@ -7,6 +7,8 @@
 #   tier 2: that PostgreSQL + citus-sidecar + the Citus TEST DOUBLE, golden SQL tests
 #   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed in that
 #           PostgreSQL, otherwise "SKIPPED: Citus not installed"
+#   upgrade (PostgreSQL 15, where 0.1.0 exists): ALTER EXTENSION UPDATE from 0.1.0's SQL,
+#           built from this repository's history, equals a fresh install and keeps the data
 # Set-up (apt packages, PostgreSQL 18, cargo-pgrx, pgrx init, the postgres OS user) runs first
 # and is idempotent. Exits non-zero if anything failed.
 set -uo pipefail
@@ -16,7 +18,7 @@ start=$(date +%s)
 passed=0; failed=0; skipped=0
 tally() {   # tally LOG: adds the "N passed, M failed[, K skipped]" line of a tier
     local line
-    line="$(grep -E '^tier[0-9]: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)"
+    line="$(grep -E '^[a-z0-9]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)"
     if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
     passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
     failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
@@ -48,6 +50,10 @@ for pgc in $PG_CONFIGS; do
     PG_CONFIG="$pgc" tests/tier2.sh 2>&1 | tee "$logs/t2"; tally "$logs/t2"
     echo "== $ver: tier 3 (real Citus cluster)"
     PG_CONFIG="$pgc" tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
+    if [ "$("$pgc" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" = 15 ]; then
+        echo "== $ver: the upgrade from 0.1.0 (built from this repository's history)"
+        PG_CONFIG="$pgc" tests/upgrade.sh 2>&1 | tee "$logs/up"; tally "$logs/up"
+    fi
 done
 
 echo "== done in $(( $(date +%s) - start )) s"

@@ -1,0 +1,183 @@
+-- citus-sidecar 0.1.0 -> 0.2.0 (ALTER EXTENSION "citus-sidecar" UPDATE)
+--
+-- What changes, and why:
+--   * The library is citus-sidecar.so, the name `cargo pgrx install` gives it (0.1.0 called it
+--     citus_sidecar.so; scripts/install.sh keeps that name as a link to the same file). Every C
+--     function is re-pointed at it.
+--   * The extension is no Citus distributed object any more: 0.1.0 let Citus propagate it, which
+--     made CREATE EXTENSION fail on workers without the sidecar and blocked citus_add_node of a
+--     plain-Citus node. It is unmarked here through Citus's own function (on the coordinator;
+--     nodes added later never get it, existing workers' copies are rewritten by the next metadata
+--     sync).
+--   * check_ddl() returns the line and column where each statement starts.
+-- The decision log (files under $PGDATA/citus_sidecar), metadata_snapshot and metadata_changes
+-- (acknowledgements included) are kept as they are. tests/upgrade.sh checks that the result
+-- equals a fresh install of 0.2.0, object by object.
+
+-- The extension is no distributed object.
+DO $unmark$
+DECLARE
+    ext oid := (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'citus-sidecar');
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_object') IS NULL THEN
+        RETURN;
+    END IF;
+    IF to_regprocedure('pg_catalog.citus_unmark_object_distributed(oid, oid, integer, boolean)') IS NOT NULL THEN
+        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_extension'::regclass, ext, 0, false);
+    ELSE
+        DELETE FROM pg_catalog.pg_dist_object
+         WHERE classid = 'pg_catalog.pg_extension'::regclass AND objid = ext AND objsubid = 0;
+    END IF;
+END
+$unmark$;
+
+-- check_ddl() gains columns: its row type changes, so it is dropped and created again.
+DROP FUNCTION @extschema@.check_ddl(text);
+
+-- Every C function, pointing at citus-sidecar.so (MODULE_PATHNAME).
+CREATE OR REPLACE FUNCTION "_shard_consistency_report"(
+	"tables" oid[],
+	"checks" TEXT[],
+	"max_rows_per_shard" bigint
+) RETURNS TABLE (
+	"check_id" TEXT,
+	"severity" TEXT,
+	"table_name" TEXT,
+	"shard_id" bigint,
+	"node" TEXT,
+	"detail" TEXT,
+	"remediation" TEXT
+)
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'shard_consistency_report_wrapper';
+
+CREATE OR REPLACE FUNCTION "allow_once"(
+	"rule" TEXT,
+	"reason" TEXT
+) RETURNS void
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'allow_once_wrapper';
+
+CREATE OR REPLACE FUNCTION "check_ddl"(
+	"sql" TEXT
+) RETURNS TABLE (
+	"statement" INT,
+	"statement_text" TEXT,
+	"rule_id" TEXT,
+	"severity" TEXT,
+	"sqlstate" TEXT,
+	"message" TEXT,
+	"detail" TEXT,
+	"hint" TEXT,
+	"remediation" TEXT,
+	"line" INT,
+	"col" INT
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'check_ddl_wrapper';
+
+CREATE OR REPLACE FUNCTION "clear_decisions"() RETURNS bigint
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'clear_decisions_wrapper';
+
+CREATE OR REPLACE FUNCTION "decision_log"() RETURNS SETOF TEXT
+STRICT VOLATILE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'decision_log_wrapper';
+
+CREATE OR REPLACE FUNCTION "hot_shards"() RETURNS TABLE (
+	"kind" TEXT,
+	"colocation_id" INT,
+	"node" TEXT,
+	"shards" bigint,
+	"bytes" bigint,
+	"skew_ratio" double precision,
+	"detail" TEXT,
+	"recommendation" TEXT
+)
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'hot_shards_wrapper';
+
+CREATE OR REPLACE FUNCTION "metrics"() RETURNS TEXT
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'metrics_wrapper';
+
+CREATE OR REPLACE FUNCTION "record_checksums"() RETURNS TABLE (
+	"node" TEXT,
+	"table_name" TEXT,
+	"classification" TEXT,
+	"reason" TEXT
+)
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'record_checksums_wrapper';
+
+CREATE OR REPLACE FUNCTION "rules"() RETURNS TABLE (
+	"rule_id" TEXT,
+	"sqlstate" TEXT,
+	"default_severity" TEXT,
+	"current_action" TEXT
+)
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'rules_wrapper';
+
+CREATE OR REPLACE FUNCTION "stale_prepared_xacts"(
+	"older_than" interval DEFAULT '5 minutes'
+) RETURNS TABLE (
+	"node" TEXT,
+	"database" TEXT,
+	"gid" TEXT,
+	"owner" TEXT,
+	"prepared_at" timestamp with time zone,
+	"age" interval,
+	"initiator_group" INT,
+	"initiator_pid" INT,
+	"transaction_number" bigint,
+	"initiator_exists" bool,
+	"commit_record" bool,
+	"citus_will_resolve" bool,
+	"action" TEXT,
+	"statement" TEXT,
+	"reason" TEXT
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'stale_prepared_xacts_wrapper';
+
+CREATE OR REPLACE FUNCTION "tenant_load_top"(
+	"n" INT DEFAULT 10
+) RETURNS TABLE (
+	"rank" INT,
+	"table_name" TEXT,
+	"colocation_id" INT,
+	"tenant" TEXT,
+	"source" TEXT,
+	"load" double precision,
+	"cpu_seconds" double precision,
+	"share_percent" double precision,
+	"shard_id" bigint,
+	"node" TEXT,
+	"recommendation" TEXT
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'tenant_load_top_wrapper';
+
+CREATE OR REPLACE FUNCTION "version"() RETURNS TEXT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'version_wrapper';
+
+CREATE OR REPLACE FUNCTION guarded_call(target oid, VARIADIC args "any")
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'citus_sidecar_guarded_call';
+
+-- check_ddl() was created again: its privileges are the default ones, as in a fresh install.
