@@ -5,6 +5,8 @@
 #   PG_CONFIGS="..." overrides the list):
 #   build:  the extension for that major (debug), installed into it
 #   tier 2: that PostgreSQL + citus-sidecar + the Citus TEST DOUBLE, golden SQL tests
+#   robustness: generated migration scripts (every statement kind, deep nesting, garbage)
+#           through check_ddl; the server must live through all of them
 #   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed in that
 #           PostgreSQL, otherwise "SKIPPED: Citus not installed"
 #   upgrade (PostgreSQL 15, where 0.1.0 exists): ALTER EXTENSION UPDATE from 0.1.0's SQL,
@@ -48,6 +50,8 @@ for pgc in $PG_CONFIGS; do
     fi
     echo "== $ver: tier 2 (sidecar + Citus test double)"
     PG_CONFIG="$pgc" tests/tier2.sh 2>&1 | tee "$logs/t2"; tally "$logs/t2"
+    echo "== $ver: robustness (generated scripts through check_ddl, ${ROBUSTNESS_SECONDS:=60}s random)"
+    PG_CONFIG="$pgc" ROBUSTNESS_SECONDS="$ROBUSTNESS_SECONDS" tests/robustness.sh 2>&1 | tee "$logs/rb"; tally "$logs/rb"
     echo "== $ver: tier 3 (real Citus cluster)"
     PG_CONFIG="$pgc" tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
     if [ "$("$pgc" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" = 15 ]; then

@@ -17,7 +17,9 @@ use std::ffi::{c_void, CStr};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
-use sidecar_rules::call::{describe_call, Arg, Catalog, CitusFunction, ParamType, RelationRef, Value};
+use sidecar_rules::call::{
+    describe_call, Arg, Catalog, CitusFunction, ParamType, RelationRef, Value,
+};
 use sidecar_rules::{check_distribution_call, TableFacts};
 
 use crate::catalog::{self, BackendLocal};
@@ -50,22 +52,37 @@ unsafe extern "C" {
 /// give an `oid` constant, so `guarded_call` can tell its own calls from hand-written ones.
 const ROUTED_TYPMOD: i32 = 0x5c1d_ca11;
 
-/// Walks `parse` and routes every watched call through `guarded_call`.
+// Also declared here: the walk runs with no pgrx guard on the stack (see hooks/planner.rs), so a
+// PostgreSQL ERROR in these (out of memory, stack depth) must longjmp, not become a Rust panic.
+unsafe extern "C-unwind" {
+    #[link_name = "lappend"]
+    fn pg_lappend(list: *mut pg_sys::List, datum: *mut c_void) -> *mut pg_sys::List;
+    #[link_name = "stack_is_too_deep"]
+    fn pg_stack_is_too_deep() -> bool;
+}
+
+/// Calls of functions that are not built into PostgreSQL anywhere in `parse` (only those can be
+/// Citus's), as a PostgreSQL List of FuncExpr; NIL for most queries. Runs for every planned
+/// query: it reads tags and OIDs, allocates nothing but that List, never panics, and keeps no
+/// value with a destructor on the stack (an ERROR of PostgreSQL's may longjmp through it).
 ///
 /// # Safety
 /// `parse` must be a valid Query owned by the caller's planning run.
-pub unsafe fn route_watched_calls(parse: *mut pg_sys::Query) {
-    // Candidates are collected into a PostgreSQL List (no Rust destructor is alive while
-    // PostgreSQL's walkers run: they may raise "stack depth limit exceeded").
+pub unsafe fn candidate_calls(parse: *mut pg_sys::Query) -> *mut pg_sys::List {
     let mut found: *mut pg_sys::List = std::ptr::null_mut();
     // SAFETY: walking a valid tree; `collect` only reads tags and OIDs.
+    unsafe { pg_query_tree_walker(parse, collect, (&raw mut found).cast(), 0) };
+    found
+}
+
+/// Routes every call of a watched function among `candidates` through `guarded_call`.
+///
+/// # Safety
+/// `candidates` is what [`candidate_calls`] returned for the Query being planned.
+pub unsafe fn route_watched_calls(candidates: *mut pg_sys::List) {
+    // SAFETY: FuncExprs of the Query being planned.
     unsafe {
-        pg_query_tree_walker(parse, collect, (&raw mut found).cast(), 0);
-        if found.is_null() {
-            return;
-        }
-        for i in 0..(*found).length as usize {
-            let f = (*(*found).elements.add(i)).ptr_value as *mut pg_sys::FuncExpr;
+        for f in crate::statements::ptr_list::<pg_sys::FuncExpr>(candidates) {
             // Classified now (not while walking), and again for a node met twice (PostgreSQL 18
             // walks GROUP BY expressions twice): once routed, it calls guarded_call, not Citus.
             if catalog::watched((*f).funcid).is_some() {
@@ -75,34 +92,66 @@ pub unsafe fn route_watched_calls(parse: *mut pg_sys::Query) {
     }
 }
 
-/// The walker's callback: collects calls of functions that are not built into PostgreSQL (only
-/// those can be Citus's). Runs for every node of every planned query, so it does nothing else.
+/// The walker's callback. The nodes every routed query is made of (target entries, operators,
+/// boolean expressions, lists, FROM lists, variables, constants, parameters) are walked here
+/// directly; everything else through PostgreSQL's walker, which knows every node type.
 unsafe extern "C" fn collect(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
     if node.is_null() {
         return false;
     }
     // SAFETY: every Node starts with its tag; casts follow the tag; ctx is our List pointer.
     unsafe {
-        match (*node).type_ {
-            // Leaves: nothing below them.
-            pg_sys::NodeTag::T_Var | pg_sys::NodeTag::T_Const | pg_sys::NodeTag::T_Param => return false,
-            pg_sys::NodeTag::T_Query => {
-                return pg_query_tree_walker(node.cast(), collect, ctx, 0);
+        // Deep trees go to PostgreSQL's walker, whose stack check raises a clean ERROR.
+        if pg_stack_is_too_deep() {
+            return pg_expression_tree_walker(node, collect, ctx);
+        }
+        let each = |list: *mut pg_sys::List, ctx: *mut c_void| -> bool {
+            if list.is_null() {
+                return false;
             }
-            pg_sys::NodeTag::T_FuncExpr => {
+            for i in 0..(*list).length as usize {
+                if collect(
+                    (*(*list).elements.add(i)).ptr_value as *mut pg_sys::Node,
+                    ctx,
+                ) {
+                    return true;
+                }
+            }
+            false
+        };
+        use pg_sys::NodeTag::*;
+        match (*node).type_ {
+            T_Var | T_Const | T_Param | T_RangeTblRef | T_CaseTestExpr | T_SQLValueFunction => {
+                false
+            }
+            T_Query => pg_query_tree_walker(node.cast(), collect, ctx, 0),
+            T_FuncExpr => {
                 let f = node as *mut pg_sys::FuncExpr;
                 if (*f).funcid.to_u32() >= pg_sys::FirstNormalObjectId {
                     let list = ctx as *mut *mut pg_sys::List;
-                    *list = pg_sys::lappend(*list, node.cast());
+                    *list = pg_lappend(*list, node.cast());
                 }
+                each((*f).args, ctx)
             }
-            _ => {}
+            T_TargetEntry => collect((*(node as *mut pg_sys::TargetEntry)).expr.cast(), ctx),
+            T_OpExpr | T_DistinctExpr | T_NullIfExpr => {
+                each((*(node as *mut pg_sys::OpExpr)).args, ctx)
+            }
+            T_BoolExpr => each((*(node as *mut pg_sys::BoolExpr)).args, ctx),
+            T_List => each(node.cast(), ctx),
+            T_FromExpr => {
+                let f = node as *mut pg_sys::FromExpr;
+                each((*f).fromlist, ctx) || collect((*f).quals, ctx)
+            }
+            _ => pg_expression_tree_walker(node, collect, ctx),
         }
-        pg_expression_tree_walker(node, collect, ctx)
     }
 }
 
 /// `f(args)` → `citus_sidecar.guarded_call(f's oid, expanded args)`.
+///
+/// # Safety
+/// `f` is a FuncExpr of the Query being planned, which the planner may change in place.
 unsafe fn reroute(f: *mut pg_sys::FuncExpr) {
     let Some(guarded) = catalog::guarded_call_oid() else {
         return;
@@ -141,32 +190,53 @@ fn canonical_types(kind: CitusFunction) -> Option<Vec<pg_sys::Oid>> {
     let oid = catalog::canonical_oid(kind)?;
     // SAFETY: a syscache lookup released before returning; oidvector values are inline.
     unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(oid));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            pg_sys::Datum::from(oid),
+        );
         if tuple.is_null() {
             return None;
         }
         let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
-        let types = (*form).proargtypes.values.as_slice((*form).pronargs as usize).to_vec();
+        let types = (*form)
+            .proargtypes
+            .values
+            .as_slice((*form).pronargs as usize)
+            .to_vec();
         pg_sys::ReleaseSysCache(tuple);
         Some(types)
     }
 }
 
 /// A datum of type `typ`, printed with the type's output function.
+///
+/// # Safety
+/// `value` is a valid, non-NULL datum of type `typ`.
 unsafe fn output(typ: pg_sys::Oid, value: pg_sys::Datum) -> String {
     // SAFETY: `value` is a valid, non-NULL datum of type `typ`.
     unsafe {
         let mut out = pg_sys::InvalidOid;
         let mut varlena = false;
         pg_sys::getTypeOutputInfo(typ, &mut out, &mut varlena);
-        CStr::from_ptr(pg_sys::OidOutputFunctionCall(out, value)).to_string_lossy().into_owned()
+        CStr::from_ptr(pg_sys::OidOutputFunctionCall(out, value))
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
 /// One argument as Citus's C code reads it, or None when it arrives as a type Citus does not
 /// read there (another SQL name for Citus's C function, declared with other types): then
 /// nobody can say what the call would do.
-unsafe fn decode(param: ParamType, canonical: pg_sys::Oid, typ: pg_sys::Oid, value: pg_sys::Datum, isnull: bool) -> Option<Value> {
+///
+/// # Safety
+/// `value` is a datum of type `typ` (unused when `isnull`).
+unsafe fn decode(
+    param: ParamType,
+    canonical: pg_sys::Oid,
+    typ: pg_sys::Oid,
+    value: pg_sys::Datum,
+    isnull: bool,
+) -> Option<Value> {
     if isnull {
         return Some(Value::Null);
     }
@@ -174,11 +244,17 @@ unsafe fn decode(param: ParamType, canonical: pg_sys::Oid, typ: pg_sys::Oid, val
     unsafe {
         match param {
             // PG_GETARG_OID: any 4-byte by-value type is read as the relation's OID.
-            ParamType::RegClass => matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID | pg_sys::INT4OID)
-                .then(|| Value::Relation(RelationRef::Oid(value.value() as u32))),
+            ParamType::RegClass => {
+                matches!(typ, pg_sys::REGCLASSOID | pg_sys::OIDOID | pg_sys::INT4OID)
+                    .then(|| Value::Relation(RelationRef::Oid(value.value() as u32)))
+            }
             // PG_GETARG_TEXT_P: any text-like varlena.
-            ParamType::Text => (typ == canonical || matches!(typ, pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID))
-                .then(|| Value::Text(output(typ, value))),
+            ParamType::Text => (typ == canonical
+                || matches!(
+                    typ,
+                    pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID
+                ))
+            .then(|| Value::Text(output(typ, value))),
             _ => (typ == canonical).then(|| Value::Text(output(typ, value))),
         }
     }
@@ -186,7 +262,13 @@ unsafe fn decode(param: ParamType, canonical: pg_sys::Oid, typ: pg_sys::Oid, val
 
 /// The values of a call of `kind` whose argument `i` has type `types[i]` and value `values[i]`,
 /// decoded as Citus reads them; None when one of them cannot be.
-unsafe fn decode_all(kind: CitusFunction, args: &[(pg_sys::Oid, pg_sys::Datum, bool)]) -> Option<Vec<Value>> {
+///
+/// # Safety
+/// Each `(type, datum, isnull)` holds a datum of that type.
+unsafe fn decode_all(
+    kind: CitusFunction,
+    args: &[(pg_sys::Oid, pg_sys::Datum, bool)],
+) -> Option<Vec<Value>> {
     let params = kind.params();
     let canonical = canonical_types(kind)?;
     if args.len() != params.len() || canonical.len() != params.len() {
@@ -227,7 +309,13 @@ fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pend
     let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
     let (verdict, hatch, error) = report::decide(&findings);
     let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
-    decisions::record(kind.proname(), Some(&call.table().name), &rules, verdict.as_str(), hatch.as_deref());
+    decisions::record(
+        kind.proname(),
+        Some(&call.table().name),
+        &rules,
+        verdict.as_str(),
+        hatch.as_deref(),
+    );
     error
 }
 
@@ -235,7 +323,13 @@ fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pend
 fn unchecked(kind: CitusFunction, why: &str) -> Option<report::Pending> {
     let finding = sidecar_rules::unchecked_call(kind.proname(), why);
     let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
-    decisions::record(kind.proname(), None, &[finding.rule.as_str()], verdict.as_str(), hatch.as_deref());
+    decisions::record(
+        kind.proname(),
+        None,
+        &[finding.rule.as_str()],
+        verdict.as_str(),
+        hatch.as_deref(),
+    );
     error
 }
 
@@ -319,7 +413,11 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
         // Routing replaced the call's function OID, so PostgreSQL checked EXECUTE on
         // guarded_call, not on Citus's function: check it here, and tell object-access hooks.
         #[cfg(feature = "pg15")]
-        let acl = pg_sys::pg_proc_aclcheck(target, pg_sys::GetUserId(), pg_sys::ACL_EXECUTE as pg_sys::AclMode);
+        let acl = pg_sys::pg_proc_aclcheck(
+            target,
+            pg_sys::GetUserId(),
+            pg_sys::ACL_EXECUTE as pg_sys::AclMode,
+        );
         #[cfg(not(feature = "pg15"))]
         let acl = pg_sys::object_aclcheck(
             pg_sys::ProcedureRelationId,
@@ -328,7 +426,11 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
             pg_sys::ACL_EXECUTE as pg_sys::AclMode,
         );
         if acl != pg_sys::AclResult::ACLCHECK_OK {
-            pg_sys::aclcheck_error(acl, pg_sys::ObjectType::OBJECT_FUNCTION, pg_sys::get_func_name(target));
+            pg_sys::aclcheck_error(
+                acl,
+                pg_sys::ObjectType::OBJECT_FUNCTION,
+                pg_sys::get_func_name(target),
+            );
         }
         let object_access = pg_sys::object_access_hook;
         if object_access.is_some() {
@@ -341,7 +443,11 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
                 let args: Vec<(pg_sys::Oid, pg_sys::Datum, bool)> = (1..nargs)
                     .map(|i| {
                         let nd = *(*fcinfo).args.as_ptr().add(i);
-                        (pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32), nd.value, nd.isnull)
+                        (
+                            pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32),
+                            nd.value,
+                            nd.isnull,
+                        )
                     })
                     .collect();
                 check(kind, decode_all(kind, &args))
@@ -359,6 +465,9 @@ pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(
 /// (ROUTED_TYPMOD), `target` is a watched function, and the remaining arguments have exactly
 /// its parameter types? Anything else is refused: a hand-written call, and anything that could
 /// make Citus's C code read a datum as the wrong type.
+///
+/// # Safety
+/// `fcinfo` is guarded_call's own call info, with a valid flinfo.
 unsafe fn is_routed_call(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> bool {
     if target == pg_sys::InvalidOid || catalog::watched(target).is_none() {
         return false;
@@ -380,7 +489,10 @@ unsafe fn is_routed_call(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) 
     }
     // SAFETY: a syscache lookup released before returning; oidvector values are inline.
     unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(target));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            pg_sys::Datum::from(target),
+        );
         if tuple.is_null() {
             return false;
         }
@@ -403,11 +515,15 @@ unsafe fn is_routed_call(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) 
 }
 
 /// Calls `target` with arguments 1.. of `fcinfo`.
+///
+/// # Safety
+/// `fcinfo` is guarded_call's call info, checked by [`is_routed_call`]; no Rust value with a destructor may be alive in the caller, since Citus's function may raise an ERROR.
 unsafe fn invoke(fcinfo: pg_sys::FunctionCallInfo, target: pg_sys::Oid) -> pg_sys::Datum {
     // SAFETY: a standard fmgr call set up like FunctionCallInvoke's callers do.
     unsafe {
         let nargs = (*fcinfo).nargs as usize - 1;
-        let flinfo = pg_sys::palloc0(std::mem::size_of::<pg_sys::FmgrInfo>()) as *mut pg_sys::FmgrInfo;
+        let flinfo =
+            pg_sys::palloc0(std::mem::size_of::<pg_sys::FmgrInfo>()) as *mut pg_sys::FmgrInfo;
         pg_sys::fmgr_info(target, flinfo);
         let size = std::mem::size_of::<pg_sys::FunctionCallInfoBaseData>()
             + nargs * std::mem::size_of::<pg_sys::NullableDatum>();

@@ -79,12 +79,14 @@ static CALLBACKS_REGISTERED: BackendLocal<Cell<bool>> = BackendLocal(Cell::new(f
 static FUNCS: BackendLocal<RefCell<(u64, BTreeMap<u32, FnKind>)>> =
     BackendLocal(RefCell::new((0, BTreeMap::new())));
 /// relid -> is Citus metadata, valid for one REL_GEN.
-static RELS: BackendLocal<RefCell<(u64, BTreeMap<u32, bool>)>> = BackendLocal(RefCell::new((0, BTreeMap::new())));
+static RELS: BackendLocal<RefCell<(u64, BTreeMap<u32, bool>)>> =
+    BackendLocal(RefCell::new((0, BTreeMap::new())));
 /// Did this backend start as one of Citus's internal connections? Decided once.
 static INTERNAL: BackendLocal<Cell<Option<bool>>> = BackendLocal(Cell::new(None));
 /// The functions running right now that decide whose work a metadata edit is: Citus's own SQL
 /// functions, and any other non-built-in function called while one of those runs (fmgr hook).
-static FRAMES: BackendLocal<RefCell<Vec<(pg_sys::Oid, FnKind)>>> = BackendLocal(RefCell::new(Vec::new()));
+static FRAMES: BackendLocal<RefCell<Vec<(pg_sys::Oid, FnKind)>>> =
+    BackendLocal(RefCell::new(Vec::new()));
 
 // The invalidation callbacks only bump counters: they can run in the middle of a lookup (a
 // syscache miss processes invalidation messages), so they never touch anything borrowed.
@@ -106,7 +108,9 @@ unsafe extern "C-unwind" fn rel_invalidated(_arg: pg_sys::Datum, _relid: pg_sys:
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
-    if event == pg_sys::XactEvent::XACT_EVENT_ABORT || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT {
+    if event == pg_sys::XactEvent::XACT_EVENT_ABORT
+        || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
+    {
         if let Ok(mut f) = FRAMES.0.try_borrow_mut() {
             f.clear();
         }
@@ -212,10 +216,16 @@ fn resolve_now() -> Option<Resolved> {
 }
 
 /// `pg_extension.extversion` of `ext`.
+///
+/// # Safety
+/// Call it inside a transaction (it scans pg_extension).
 unsafe fn extension_version(ext: pg_sys::Oid) -> Option<String> {
     // SAFETY: an index scan of pg_extension by OID, closed before returning.
     unsafe {
-        let rel = pg_sys::table_open(pg_sys::ExtensionRelationId, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let rel = pg_sys::table_open(
+            pg_sys::ExtensionRelationId,
+            pg_sys::AccessShareLock as pg_sys::LOCKMODE,
+        );
         let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
         pg_sys::ScanKeyInit(
             &mut key,
@@ -237,8 +247,17 @@ unsafe fn extension_version(ext: pg_sys::Oid) -> Option<String> {
             None
         } else {
             let mut isnull = false;
-            let d = pg_sys::heap_getattr(tuple, pg_sys::Anum_pg_extension_extversion as i32, (*rel).rd_att, &mut isnull);
-            (!isnull).then(|| CStr::from_ptr(pg_sys::text_to_cstring(d.cast_mut_ptr())).to_string_lossy().into_owned())
+            let d = pg_sys::heap_getattr(
+                tuple,
+                pg_sys::Anum_pg_extension_extversion as i32,
+                (*rel).rd_att,
+                &mut isnull,
+            );
+            (!isnull).then(|| {
+                CStr::from_ptr(pg_sys::text_to_cstring(d.cast_mut_ptr()))
+                    .to_string_lossy()
+                    .into_owned()
+            })
         };
         pg_sys::systable_endscan(scan);
         pg_sys::table_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
@@ -299,7 +318,10 @@ fn c_entry_point(funcid: pg_sys::Oid) -> Option<usize> {
     }
     // SAFETY: a syscache lookup released before returning; the text datums are detoasted copies.
     unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(funcid));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            pg_sys::Datum::from(funcid),
+        );
         if tuple.is_null() {
             return None;
         }
@@ -320,7 +342,10 @@ fn c_entry_point(funcid: pg_sys::Oid) -> Option<usize> {
                 let s = pg_sys::text_to_cstring(d.cast_mut_ptr());
                 Some(CStr::from_ptr(s).to_string_lossy().into_owned())
             };
-            if let (Some(probin), Some(prosrc)) = (text(pg_sys::Anum_pg_proc_probin), text(pg_sys::Anum_pg_proc_prosrc)) {
+            if let (Some(probin), Some(prosrc)) = (
+                text(pg_sys::Anum_pg_proc_probin),
+                text(pg_sys::Anum_pg_proc_prosrc),
+            ) {
                 found = symbol_address(&probin, &prosrc);
             }
         }
@@ -333,28 +358,45 @@ fn c_entry_point(funcid: pg_sys::Oid) -> Option<usize> {
 fn library_paths(probin: &str) -> Vec<String> {
     // SAFETY: pkglib_path is a NUL-terminated array set at startup; Dynamic_library_path is a GUC.
     let (pkglib, dynpath) = unsafe {
-        let pkglib = CStr::from_ptr(std::ptr::addr_of!(pg_sys::pkglib_path).cast()).to_string_lossy().into_owned();
+        let pkglib = CStr::from_ptr(std::ptr::addr_of!(pg_sys::pkglib_path).cast())
+            .to_string_lossy()
+            .into_owned();
         let dynpath = if pg_sys::Dynamic_library_path.is_null() {
             "$libdir".to_string()
         } else {
-            CStr::from_ptr(pg_sys::Dynamic_library_path).to_string_lossy().into_owned()
+            CStr::from_ptr(pg_sys::Dynamic_library_path)
+                .to_string_lossy()
+                .into_owned()
         };
         (pkglib, dynpath)
     };
-    let expand = |p: &str| p.strip_prefix("$libdir").map(|rest| format!("{pkglib}{rest}")).unwrap_or_else(|| p.to_string());
+    let expand = |p: &str| {
+        p.strip_prefix("$libdir")
+            .map(|rest| format!("{pkglib}{rest}"))
+            .unwrap_or_else(|| p.to_string())
+    };
     let bases: Vec<String> = if probin.contains('/') {
         vec![expand(probin)]
     } else {
-        dynpath.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{probin}", expand(d))).collect()
+        dynpath
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{}/{probin}", expand(d)))
+            .collect()
     };
-    bases.into_iter().flat_map(|b| [b.clone(), format!("{b}.so")]).collect()
+    bases
+        .into_iter()
+        .flat_map(|b| [b.clone(), format!("{b}.so")])
+        .collect()
 }
 
 /// dlsym of `symbol` in the already-loaded library `probin` names (by any path to the same file).
 fn symbol_address(probin: &str, symbol: &str) -> Option<usize> {
     let symbol = CString::new(symbol).ok()?;
     for path in library_paths(probin) {
-        let Ok(cpath) = CString::new(path) else { continue };
+        let Ok(cpath) = CString::new(path) else {
+            continue;
+        };
         // SAFETY: RTLD_NOLOAD returns a handle only for an object already loaded (matched by
         // name or by file identity); nothing is loaded or initialised.
         unsafe {
@@ -406,19 +448,28 @@ fn classify(r: &Resolved, funcid: pg_sys::Oid) -> FnKind {
     }
     // SAFETY: a syscache lookup released before returning.
     let (lang, namespace, name) = unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(funcid));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            pg_sys::Datum::from(funcid),
+        );
         if tuple.is_null() {
             return FnKind::Other;
         }
         let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
-        let name = CStr::from_ptr((*form).proname.data.as_ptr()).to_string_lossy().into_owned();
+        let name = CStr::from_ptr((*form).proname.data.as_ptr())
+            .to_string_lossy()
+            .into_owned();
         let out = ((*form).prolang, (*form).pronamespace, name);
         pg_sys::ReleaseSysCache(tuple);
         out
     };
-    let sql_body = lang.to_u32() == SQL_LANGUAGE || (lang == r.plpgsql && lang != pg_sys::InvalidOid);
+    let sql_body =
+        lang.to_u32() == SQL_LANGUAGE || (lang == r.plpgsql && lang != pg_sys::InvalidOid);
     if let Some(i) = r.canonical.iter().position(|c| *c == funcid) {
-        return FnKind::Watched { kind: CitusFunction::ALL[i], sql_body };
+        return FnKind::Watched {
+            kind: CitusFunction::ALL[i],
+            sql_body,
+        };
     }
     if lang.to_u32() == C_LANGUAGE {
         let Some(addr) = c_entry_point(funcid) else {
@@ -431,7 +482,10 @@ fn classify(r: &Resolved, funcid: pg_sys::Oid) -> FnKind {
             return FnKind::Other;
         }
         if let Some(i) = r.addrs.iter().position(|a| *a != 0 && *a == addr) {
-            return FnKind::Watched { kind: CitusFunction::ALL[i], sql_body: false };
+            return FnKind::Watched {
+                kind: CitusFunction::ALL[i],
+                sql_body: false,
+            };
         }
         if object_base(addr as *const c_void) == Some(r.citus_base) {
             return FnKind::CitusC;
@@ -524,13 +578,18 @@ pub fn is_metadata_relation(relid: pg_sys::Oid) -> bool {
 fn metadata_by_catalog(relid: pg_sys::Oid) -> bool {
     // SAFETY: syscache lookups that never raise for a missing relation.
     unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::RELOID as i32,
+            pg_sys::Datum::from(relid),
+        );
         if tuple.is_null() {
             return false;
         }
         let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple);
         let in_catalog = (*form).relnamespace == pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE);
-        let named = CStr::from_ptr((*form).relname.data.as_ptr()).to_bytes().starts_with(b"pg_dist");
+        let named = CStr::from_ptr((*form).relname.data.as_ptr())
+            .to_bytes()
+            .starts_with(b"pg_dist");
         let is_index = matches!((*form).relkind as u8, b'i' | b'I');
         pg_sys::ReleaseSysCache(tuple);
         if is_index {
@@ -549,22 +608,36 @@ fn metadata_by_catalog(relid: pg_sys::Oid) -> bool {
 /// friends): then it is not Citus's work, and a later SET of any other name does not count.
 #[inline]
 pub fn internal_backend() -> bool {
-    let started_internal = match INTERNAL.0.get() {
+    started_internal() && application_name_unchanged()
+}
+
+// Declared directly (not through pgrx's guarded wrapper): the hooks' fast paths call it with no
+// pgrx guard on the stack. It does not raise for a setting that exists.
+unsafe extern "C-unwind" {
+    #[link_name = "GetConfigOptionResetString"]
+    fn reset_string(name: *const std::ffi::c_char) -> *const std::ffi::c_char;
+}
+
+/// Did this backend start as one of Citus's internal connections? Decided once; the hot paths
+/// test this first and [`internal_backend`] only where it matters.
+#[inline]
+pub fn started_internal() -> bool {
+    match INTERNAL.0.get() {
         Some(v) => v,
         None => {
             // SAFETY: GetConfigOptionResetString returns a GUC-owned string or NULL.
             let v = unsafe {
-                let at_start = pg_sys::GetConfigOptionResetString(c"application_name".as_ptr());
+                let at_start = reset_string(c"application_name".as_ptr());
                 !at_start.is_null() && {
                     let b = CStr::from_ptr(at_start).to_bytes();
-                    b.starts_with(b"citus_internal gpid=") || b.starts_with(b"citus_rebalancer gpid=")
+                    b.starts_with(b"citus_internal gpid=")
+                        || b.starts_with(b"citus_rebalancer gpid=")
                 }
             };
             INTERNAL.0.set(Some(v));
             v
         }
-    };
-    started_internal && application_name_unchanged()
+    }
 }
 
 #[cold]
@@ -572,7 +645,7 @@ fn application_name_unchanged() -> bool {
     // SAFETY: both are GUC-owned strings (or NULL) that live while we compare them.
     unsafe {
         let now = pg_sys::application_name;
-        let at_start = pg_sys::GetConfigOptionResetString(c"application_name".as_ptr());
+        let at_start = reset_string(c"application_name".as_ptr());
         !now.is_null() && !at_start.is_null() && CStr::from_ptr(now) == CStr::from_ptr(at_start)
     }
 }
@@ -596,7 +669,11 @@ pub fn leave_function(funcid: pg_sys::Oid) {
 /// Is one of Citus's own SQL functions running (so any other function looked up now is called
 /// from inside it and must be told apart)?
 pub fn inside_citus_function() -> bool {
-    FRAMES.0.try_borrow().map(|f| !f.is_empty()).unwrap_or(false)
+    FRAMES
+        .0
+        .try_borrow()
+        .map(|f| !f.is_empty())
+        .unwrap_or(false)
 }
 
 /// Is the current statement Citus's own work: issued by one of Citus's SQL or PL/pgSQL functions
@@ -607,8 +684,12 @@ pub fn in_citus_work() -> bool {
     if internal_backend() {
         return true;
     }
-    match FRAMES.0.try_borrow().ok().and_then(|f| f.last().map(|(_, k)| *k)) {
-        Some(FnKind::CitusSql) | Some(FnKind::Watched { sql_body: true, .. }) => true,
-        _ => false,
-    }
+    matches!(
+        FRAMES
+            .0
+            .try_borrow()
+            .ok()
+            .and_then(|f| f.last().map(|(_, k)| *k)),
+        Some(FnKind::CitusSql) | Some(FnKind::Watched { sql_body: true, .. })
+    )
 }

@@ -44,6 +44,9 @@ pub fn parse(s: &str) -> BTreeMap<String, String> {
 
 /// This node's checksums.
 pub fn local() -> BTreeMap<String, String> {
-    let s = Spi::get_one::<String>(SQL).ok().flatten().unwrap_or_default();
+    let s = Spi::get_one::<String>(SQL)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     parse(&s)
 }

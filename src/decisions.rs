@@ -23,7 +23,9 @@ use sidecar_rules::record::{line_time, Decision, Shelf};
 /// The log's directory.
 pub fn dir() -> PathBuf {
     // SAFETY: DataDir is set for every backend before any query runs.
-    let dir = unsafe { CStr::from_ptr(pg_sys::DataDir) }.to_string_lossy().into_owned();
+    let dir = unsafe { CStr::from_ptr(pg_sys::DataDir) }
+        .to_string_lossy()
+        .into_owned();
     PathBuf::from(dir).join("citus_sidecar")
 }
 
@@ -46,7 +48,12 @@ pub fn read_all() -> Vec<String> {
     let mut lines: Vec<(i64, String)> = files()
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .flat_map(|text| text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|text| {
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .map(|l| (line_time(&l).unwrap_or(i64::MIN), l))
         .collect();
     lines.sort_by_key(|(at, _)| *at);
@@ -63,7 +70,13 @@ fn cstr_or(p: *const std::ffi::c_char, default: &str) -> String {
 }
 
 /// Appends one decision. An I/O failure is a WARNING, never a failed statement.
-pub fn record(subject: &str, table: Option<&str>, rules: &[&str], verdict: &str, reason: Option<&str>) {
+pub fn record(
+    subject: &str,
+    table: Option<&str>,
+    rules: &[&str],
+    verdict: &str,
+    reason: Option<&str>,
+) {
     // SAFETY: backend globals and catalog lookups inside a transaction.
     let (at, pid, role_oid, superuser, role, database, statement) = unsafe {
         (
@@ -98,10 +111,16 @@ pub fn record(subject: &str, table: Option<&str>, rules: &[&str], verdict: &str,
             rotated.push(".1");
             std::fs::rename(&path, rotated)?;
         }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         f.write_all(line.as_bytes())
     });
     if let Err(e) = result {
-        warning!("citus_sidecar could not record a guard decision in {}: {e}", path.display());
+        warning!(
+            "citus_sidecar could not record a guard decision in {}: {e}",
+            path.display()
+        );
     }
 }

@@ -28,18 +28,25 @@ fn decide(kind: StatementKind, relid: pg_sys::Oid, via_spi: bool) -> Option<repo
     }
     // SAFETY: syscache lookups for a relation that exists.
     let rel = unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::RELOID as i32,
+            pg_sys::Datum::from(relid),
+        );
         if tuple.is_null() {
             return None;
         }
         let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple);
-        let name = CStr::from_ptr((*form).relname.data.as_ptr()).to_string_lossy().into_owned();
+        let name = CStr::from_ptr((*form).relname.data.as_ptr())
+            .to_string_lossy()
+            .into_owned();
         let relkind = (*form).relkind as u8 as char;
         pg_sys::ReleaseSysCache(tuple);
-        metadata::metadata_relation_of("pg_catalog", &name, relkind).unwrap_or(metadata::MetadataRelation {
-            name,
-            kind: metadata::RelKind::from_relkind(relkind),
-        })
+        metadata::metadata_relation_of("pg_catalog", &name, relkind).unwrap_or(
+            metadata::MetadataRelation {
+                name,
+                kind: metadata::RelKind::from_relkind(relkind),
+            },
+        )
     };
     let finding = metadata::check_statement(kind, &rel)?;
     let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
@@ -80,7 +87,8 @@ pub unsafe fn check_plan(query_desc: *mut pg_sys::QueryDesc) -> Option<report::P
             if rti < 1 || rtable.is_null() || rti > (*rtable).length {
                 continue;
             }
-            let rte = (*(*rtable).elements.add(rti as usize - 1)).ptr_value as *mut pg_sys::RangeTblEntry;
+            let rte =
+                (*(*rtable).elements.add(rti as usize - 1)).ptr_value as *mut pg_sys::RangeTblEntry;
             if let Some(e) = decide(statement_kind, (*rte).relid, via_spi) {
                 return Some(e);
             }
@@ -95,7 +103,11 @@ pub unsafe fn check_plan(query_desc: *mut pg_sys::QueryDesc) -> Option<report::P
 /// `list` is NIL or a valid integer List.
 unsafe fn int_list(list: *mut pg_sys::List) -> impl Iterator<Item = i32> {
     // SAFETY: elements has `length` cells while the list is alive.
-    let n = if list.is_null() { 0 } else { unsafe { (*list).length as usize } };
+    let n = if list.is_null() {
+        0
+    } else {
+        unsafe { (*list).length as usize }
+    };
     (0..n).map(move |i| unsafe { (*(*list).elements.add(i)).int_value })
 }
 
@@ -131,5 +143,7 @@ fn relid_of(t: &Target) -> pg_sys::Oid {
 pub unsafe fn check_utility(stmt: *mut pg_sys::Node) -> Option<report::Pending> {
     // SAFETY: as documented.
     let (kind, targets) = unsafe { statements::relation_statement(stmt)? };
-    targets.iter().find_map(|t| decide(kind, relid_of(t), false))
+    targets
+        .iter()
+        .find_map(|t| decide(kind, relid_of(t), false))
 }

@@ -83,7 +83,10 @@ pub fn type_facts(oid: pg_sys::Oid) -> TypeFacts {
     unsafe {
         // The domain chain first, for the base type.
         loop {
-            let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::TYPEOID as i32, pg_sys::Datum::from(base));
+            let tuple = pg_sys::SearchSysCache1(
+                pg_sys::SysCacheIdentifier::TYPEOID as i32,
+                pg_sys::Datum::from(base),
+            );
             if tuple.is_null() {
                 break;
             }
@@ -100,13 +103,21 @@ pub fn type_facts(oid: pg_sys::Oid) -> TypeFacts {
             if !seen.insert(t_oid.to_u32()) {
                 continue;
             }
-            let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::TYPEOID as i32, pg_sys::Datum::from(t_oid));
+            let tuple = pg_sys::SearchSysCache1(
+                pg_sys::SysCacheIdentifier::TYPEOID as i32,
+                pg_sys::Datum::from(t_oid),
+            );
             if tuple.is_null() {
                 continue;
             }
             let t = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_type>(tuple);
-            let (typtype, basetype, elem, relid, subscript) =
-                ((*t).typtype as u8, (*t).typbasetype, (*t).typelem, (*t).typrelid, (*t).typsubscript);
+            let (typtype, basetype, elem, relid, subscript) = (
+                (*t).typtype as u8,
+                (*t).typbasetype,
+                (*t).typelem,
+                (*t).typrelid,
+                (*t).typsubscript,
+            );
             pg_sys::ReleaseSysCache(tuple);
             match typtype {
                 b'e' => enum_based = true,
@@ -118,7 +129,9 @@ pub fn type_facts(oid: pg_sys::Oid) -> TypeFacts {
                 todo.push(basetype);
             }
             // An array's element (a plain array: typsubscript is array_subscript_handler).
-            if elem != pg_sys::InvalidOid && subscript == pg_sys::Oid::from(pg_sys::F_ARRAY_SUBSCRIPT_HANDLER) {
+            if elem != pg_sys::InvalidOid
+                && subscript == pg_sys::Oid::from(pg_sys::F_ARRAY_SUBSCRIPT_HANDLER)
+            {
                 todo.push(elem);
             }
             if relid != pg_sys::InvalidOid {
@@ -126,7 +139,9 @@ pub fn type_facts(oid: pg_sys::Oid) -> TypeFacts {
             }
         }
         TypeFacts {
-            name: CStr::from_ptr(pg_sys::format_type_be(oid)).to_string_lossy().into_owned(),
+            name: CStr::from_ptr(pg_sys::format_type_be(oid))
+                .to_string_lossy()
+                .into_owned(),
             oid: oid.to_u32(),
             collation: pg_sys::get_typcollation(oid).to_u32(),
             enum_based,
@@ -135,22 +150,32 @@ pub fn type_facts(oid: pg_sys::Oid) -> TypeFacts {
     }
 }
 
+/// # Safety
+/// Call it inside a transaction (syscache lookups).
 unsafe fn range_subtype(range: pg_sys::Oid) -> Option<pg_sys::Oid> {
     // SAFETY: a syscache lookup; InvalidOid when it is no range.
     Some(unsafe { pg_sys::get_range_subtype(range) }).filter(|o| *o != pg_sys::InvalidOid)
 }
 
+/// # Safety
+/// Call it inside a transaction (syscache lookups).
 unsafe fn multirange_range(multirange: pg_sys::Oid) -> Option<pg_sys::Oid> {
     // SAFETY: as above.
     Some(unsafe { pg_sys::get_multirange_range(multirange) }).filter(|o| *o != pg_sys::InvalidOid)
 }
 
 /// The column types of a composite type's relation.
+///
+/// # Safety
+/// Call it inside a transaction (syscache lookups).
 unsafe fn attribute_types(relid: pg_sys::Oid) -> Vec<pg_sys::Oid> {
     let mut out = Vec::new();
     // SAFETY: syscache lookups released before the next.
     unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(relid));
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::RELOID as i32,
+            pg_sys::Datum::from(relid),
+        );
         if tuple.is_null() {
             return out;
         }
@@ -189,24 +214,37 @@ fn need<T>(v: Result<Option<T>, pgrx::spi::SpiError>, what: &str) -> T {
 pub fn cluster() -> Cluster {
     Spi::connect(|client| {
         let mut groups = Vec::new();
-        let rows = client.select(GROUPS_SQL, None, &[]).unwrap_or_else(|e| error!("citus_sidecar: cannot read pg_dist_colocation: {e}"));
+        let rows = client
+            .select(GROUPS_SQL, None, &[])
+            .unwrap_or_else(|e| error!("citus_sidecar: cannot read pg_dist_colocation: {e}"));
         for row in rows {
             groups.push(ColocationGroup {
                 id: need(row.get::<i64>(1), "pg_dist_colocation.colocationid") as u32,
                 shard_count: need(row.get::<i32>(2), "pg_dist_colocation.shardcount"),
                 replication_factor: need(row.get::<i32>(3), "pg_dist_colocation.replicationfactor"),
-                type_oid: need(row.get::<i64>(4), "pg_dist_colocation.distributioncolumntype") as u32,
+                type_oid: need(
+                    row.get::<i64>(4),
+                    "pg_dist_colocation.distributioncolumntype",
+                ) as u32,
                 type_name: need(row.get::<String>(5), "format_type(distributioncolumntype)"),
-                collation: need(row.get::<i64>(6), "pg_dist_colocation.distributioncolumncollation") as u32,
+                collation: need(
+                    row.get::<i64>(6),
+                    "pg_dist_colocation.distributioncolumncollation",
+                ) as u32,
                 actual_shard_count: need(row.get::<i32>(7), "the group's shard count"),
                 tables: need(row.get::<Vec<String>>(8), "the group's tables"),
             });
         }
         let shard_nodes = need(
-            client.select(NODES_SQL, None, &[]).and_then(|t| t.first().get_one::<i64>()),
+            client
+                .select(NODES_SQL, None, &[])
+                .and_then(|t| t.first().get_one::<i64>()),
             "the number of nodes that hold shards",
         ) as u32;
-        Cluster { groups, shard_nodes }
+        Cluster {
+            groups,
+            shard_nodes,
+        }
     })
 }
 
@@ -223,12 +261,18 @@ pub fn settings() -> Settings {
     Settings {
         shard_count: get("citus.shard_count", 32),
         replication_factor: get("citus.shard_replication_factor", 1),
-        citus_major: major.map(|m| m as u32).unwrap_or(sidecar_rules::facts::ASSUMED_CITUS_MAJOR),
+        citus_major: major
+            .map(|m| m as u32)
+            .unwrap_or(sidecar_rules::facts::ASSUMED_CITUS_MAJOR),
     }
 }
 
 /// One column of `relid`, or None when it has no such column.
-fn column(client: &pgrx::spi::SpiClient<'_>, relid: pg_sys::Oid, name: &str) -> Option<ColumnFacts> {
+fn column(
+    client: &pgrx::spi::SpiClient<'_>,
+    relid: pg_sys::Oid,
+    name: &str,
+) -> Option<ColumnFacts> {
     let rows = client
         .select(COLUMN_SQL, Some(1), &[relid.into(), name.into()])
         .unwrap_or_else(|e| error!("citus_sidecar: cannot read pg_attribute: {e}"));
@@ -268,9 +312,12 @@ pub fn table(relid: pg_sys::Oid, column_name: Option<&str>) -> Option<TableFacts
         let siblings = need(row.get::<Vec<String>>(4), "the colocated tables");
         let current = row.get::<String>(5).ok().flatten();
         let primary_key = need(row.get::<Vec<String>>(6), "the primary key");
-        let key_columns = primary_key.iter().filter_map(|k| column(&client, relid, k)).collect();
+        let key_columns = primary_key
+            .iter()
+            .filter_map(|k| column(client, relid, k))
+            .collect();
         let wanted = column_name.map(str::to_string).or(current);
-        let col = wanted.and_then(|c| column(&client, relid, &c));
+        let col = wanted.and_then(|c| column(client, relid, &c));
         Some(TableFacts {
             name,
             has_replica_identity: has_ri,

@@ -38,7 +38,8 @@ static HISTORY_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(168);
 
 /// `citus_sidecar.database`: where the checksum worker runs (the coordinator's Citus databases,
 /// comma-separated).
-static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
+static DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 /// `citus_sidecar.decision_log_size`: megabytes of the decision log before it is rotated.
 static DECISION_LOG_SIZE: GucSetting<i32> = GucSetting::<i32>::new(64);
@@ -123,7 +124,7 @@ pub fn init() {
         GucRegistry::define_string_guc_with_hooks(
             c"citus_sidecar.rule_overrides",
             c"Per-rule overrides: a comma-separated list of rule=warn or rule=off.",
-            c"Overrides can only loosen a rule. Rule ids: shard-count-colocation, shard-count-range, shard-count-nodes, enum-distribution-column, nullable-distribution-column, tiny-domain-distribution-column, no-replica-identity, metadata-hand-edit.",
+            rule_ids_help(),
             &RULE_OVERRIDES,
             GucContext::Suset,
             GucFlags::default(),
@@ -148,6 +149,24 @@ pub fn init() {
     }
     // SAFETY: called from _PG_init while preloading.
     unsafe { pg_sys::MarkGUCPrefixReserved(c"citus_sidecar".as_ptr()) };
+}
+
+/// The long description of citus_sidecar.rule_overrides, listing every rule id from the rules'
+/// own enum (so a new rule cannot be missing). Built once, in the postmaster.
+fn rule_ids_help() -> &'static CStr {
+    let ids: Vec<&str> = sidecar_rules::RuleId::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    let text = format!(
+        "Overrides can only loosen a rule. Rule ids: {}.",
+        ids.join(", ")
+    );
+    Box::leak(
+        CString::new(text)
+            .expect("rule ids have no NUL")
+            .into_boxed_c_str(),
+    )
 }
 
 /// Shared body of the string settings' check hooks: `validate` says why a value is refused.
@@ -208,7 +227,10 @@ pub fn hatches() -> Vec<sidecar_rules::hatch::Hatch> {
 
 /// The setting's raw value, for allow_once() to append to.
 pub fn allow_once_raw() -> String {
-    ALLOW_ONCE.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    ALLOW_ONCE
+        .get()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub fn decision_log_size_mb() -> i32 {

@@ -9,17 +9,17 @@
 #[cfg(not(panic = "unwind"))]
 compile_error!("citus_sidecar must be built with panic = \"unwind\"");
 
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
-use pgrx::pg_sys::panic::ErrorReport;
 
 mod api;
 mod calls;
-mod checksums;
-mod facts;
 mod catalog;
+mod checksums;
 mod decisions;
 mod edits;
+mod facts;
 mod gucs;
 mod hooks;
 mod monitor;
@@ -39,7 +39,9 @@ pub fn library_name() -> String {
     let found = unsafe { libc::dladdr(library_name as *const std::ffi::c_void, &mut info) } != 0;
     if found && !info.dli_fname.is_null() {
         // SAFETY: a NUL-terminated path owned by the loader.
-        let path = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
+        let path = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }
+            .to_string_lossy()
+            .into_owned();
         if let Some(stem) = std::path::Path::new(&path).file_stem() {
             return stem.to_string_lossy().into_owned();
         }

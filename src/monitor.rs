@@ -105,8 +105,15 @@ fn layouts(tables: &[String]) -> BTreeMap<String, Vec<ShardLayout>> {
     Spi::connect(|client| {
         if let Ok(rows) = client.select(LAYOUT_SQL, None, &[tables.to_vec().into()]) {
             for r in rows {
-                let Some(t) = r.get::<String>(1).ok().flatten() else { continue };
-                let num = |i: usize| r.get::<String>(i).ok().flatten().and_then(|s| s.trim().parse::<i64>().ok());
+                let Some(t) = r.get::<String>(1).ok().flatten() else {
+                    continue;
+                };
+                let num = |i: usize| {
+                    r.get::<String>(i)
+                        .ok()
+                        .flatten()
+                        .and_then(|s| s.trim().parse::<i64>().ok())
+                };
                 out.entry(t).or_default().push(ShardLayout {
                     id: r.get::<i64>(2).ok().flatten().unwrap_or(0),
                     min: num(3),
@@ -140,13 +147,16 @@ fn explanations(since: Option<i64>) -> (BTreeMap<String, String>, Option<String>
         }
         if let Some(t) = field_str(line, "\"table\":") {
             let subject = field_str(line, "\"subject\":").unwrap_or_default();
-            by_table.entry(t).or_insert(format!("{subject} ({verdict})"));
+            by_table
+                .entry(t)
+                .or_insert(format!("{subject} ({verdict})"));
         }
     }
-    let has_jobs = Spi::get_one::<bool>("SELECT to_regclass('pg_catalog.pg_dist_background_job') IS NOT NULL")
-        .ok()
-        .flatten()
-        .unwrap_or(false);
+    let has_jobs =
+        Spi::get_one::<bool>("SELECT to_regclass('pg_catalog.pg_dist_background_job') IS NOT NULL")
+            .ok()
+            .flatten()
+            .unwrap_or(false);
     let job = if has_jobs {
         Spi::get_one_with_args::<String>(
             "SELECT string_agg(DISTINCT job_type || ' ' || state, ', ') FROM pg_catalog.pg_dist_background_job \
@@ -194,7 +204,11 @@ fn field_str(line: &str, key: &str) -> Option<String> {
 
 fn field_i64(line: &str, key: &str) -> Option<i64> {
     let i = line.find(key)? + key.len();
-    line[i..].split(|c: char| !(c.is_ascii_digit() || c == '-')).next()?.parse().ok()
+    line[i..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The marker row every snapshot writes: the previous snapshot's time starts the window in which
@@ -213,7 +227,14 @@ fn last_snapshot_at() -> Option<i64> {
         })
 }
 
-fn record(node: &str, table: &str, class: Class, reason: &str, old: Option<&str>, new: Option<&str>) {
+fn record(
+    node: &str,
+    table: &str,
+    class: Class,
+    reason: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) {
     let _ = Spi::run_with_args(
         "INSERT INTO citus_sidecar.metadata_changes (node, table_name, classification, reason, old_checksum, new_checksum) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -256,7 +277,12 @@ pub fn snapshot() -> Vec<Change> {
             .unwrap_or_default()
     });
     let coordinator = "coordinator".to_string();
-    let sums = parse(&Spi::get_one::<String>(TABLE_SUMS_SQL).ok().flatten().unwrap_or_default());
+    let sums = parse(
+        &Spi::get_one::<String>(TABLE_SUMS_SQL)
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    );
     let mut before = previous(&coordinator);
     before.remove(MARKER);
 
@@ -278,22 +304,39 @@ pub fn snapshot() -> Vec<Change> {
         let new_layout = layouts.get(name).map(|l| changes::encode(l));
         if !first {
             let ctx = Context {
-                guard_decision: decided.get(name).cloned().or_else(|| hatch.then(|| "a hand edit allowed by citus_sidecar.allow_once".to_string())),
+                guard_decision: decided.get(name).cloned().or_else(|| {
+                    hatch.then(|| "a hand edit allowed by citus_sidecar.allow_once".to_string())
+                }),
                 citus_job: job.clone(),
                 active_groups: active_groups.clone(),
             };
             let (class, reason) = if name.starts_with('(') {
                 match (&ctx.guard_decision, &ctx.citus_job) {
-                    (Some(d), _) => (Class::Expected, format!("explained by a guard decision: {d}")),
+                    (Some(d), _) => (
+                        Class::Expected,
+                        format!("explained by a guard decision: {d}"),
+                    ),
                     (_, Some(j)) => (Class::Expected, format!("during a Citus operation: {j}")),
-                    _ => (Class::Expected, format!("{name} changed (node or colocation group added, removed or updated)")),
+                    _ => (
+                        Class::Expected,
+                        format!(
+                            "{name} changed (node or colocation group added, removed or updated)"
+                        ),
+                    ),
                 }
             } else {
                 let old_layout = old.and_then(|o| o.1.as_deref()).map(changes::decode);
                 let new_layout = new_sum.and(layouts.get(name).cloned());
                 changes::classify(old_layout.as_deref(), new_layout.as_deref(), &ctx)
             };
-            record(&coordinator, name, class, &reason, old.map(|o| o.0.as_str()), new_sum.map(String::as_str));
+            record(
+                &coordinator,
+                name,
+                class,
+                &reason,
+                old.map(|o| o.0.as_str()),
+                new_sum.map(String::as_str),
+            );
             found.push(Change {
                 node: coordinator.clone(),
                 table: name.clone(),
@@ -317,16 +360,25 @@ pub fn snapshot() -> Vec<Change> {
             None,
             &[],
         )
-        .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??))).collect())
+        .map(|rows| {
+            rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??)))
+                .collect()
+        })
         .unwrap_or_default()
     });
     if workers.is_empty() {
         return found;
     }
     for (nodeid, ok, result) in on_all_nodes(TABLE_SUMS_SQL) {
-        let Some(label) = workers.get(&nodeid) else { continue };
+        let Some(label) = workers.get(&nodeid) else {
+            continue;
+        };
         let before = previous(label);
-        let (state, theirs) = if ok { ("reachable", parse(&result)) } else { ("unreachable", BTreeMap::new()) };
+        let (state, theirs) = if ok {
+            ("reachable", parse(&result))
+        } else {
+            ("unreachable", BTreeMap::new())
+        };
         let was = before.get("(reachable)").map(|x| x.0.clone());
         if was.as_deref() != Some(state) {
             if state == "unreachable" || was.is_some() {
@@ -335,8 +387,20 @@ pub fn snapshot() -> Vec<Change> {
                 } else {
                     (Class::Unexpected, format!("node unreachable: {result}"))
                 };
-                record(label, "(reachable)", class, &reason, was.as_deref(), Some(state));
-                found.push(Change { node: label.clone(), table: "(reachable)".into(), class, reason });
+                record(
+                    label,
+                    "(reachable)",
+                    class,
+                    &reason,
+                    was.as_deref(),
+                    Some(state),
+                );
+                found.push(Change {
+                    node: label.clone(),
+                    table: "(reachable)".into(),
+                    class,
+                    reason,
+                });
             }
             save(label, "(reachable)", state, None);
         }
@@ -350,10 +414,28 @@ pub fn snapshot() -> Vec<Change> {
             let key = format!("drift:{name}");
             let was_drifted = before.contains_key(&key);
             if drifted && !was_drifted {
-                let reason = format!("{label}'s metadata for {name} differs from the coordinator's (drift)");
-                record(label, name, Class::Unexpected, &reason, sums.get(name).map(String::as_str), theirs.get(name).map(String::as_str));
-                found.push(Change { node: label.clone(), table: name.clone(), class: Class::Unexpected, reason });
-                save(label, &key, theirs.get(name).map(String::as_str).unwrap_or("-"), None);
+                let reason =
+                    format!("{label}'s metadata for {name} differs from the coordinator's (drift)");
+                record(
+                    label,
+                    name,
+                    Class::Unexpected,
+                    &reason,
+                    sums.get(name).map(String::as_str),
+                    theirs.get(name).map(String::as_str),
+                );
+                found.push(Change {
+                    node: label.clone(),
+                    table: name.clone(),
+                    class: Class::Unexpected,
+                    reason,
+                });
+                save(
+                    label,
+                    &key,
+                    theirs.get(name).map(String::as_str).unwrap_or("-"),
+                    None,
+                );
             } else if !drifted && was_drifted {
                 forget(label, &key);
             }

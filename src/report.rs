@@ -25,10 +25,11 @@ unsafe extern "C-unwind" {
     fn errfinish(filename: *const c_char, lineno: c_int, funcname: *const c_char);
 }
 
-const ERROR: c_int = 21; // elog.h
-const WARNING: c_int = 19;
+const ERROR: c_int = pg_sys::PGERROR as c_int; // elog.h ERROR (bindgen names it PGERROR)
+const WARNING: c_int = pg_sys::WARNING as c_int;
 
-/// A finding's text copied into PostgreSQL memory: nothing here needs dropping.
+/// A finding's text copied into PostgreSQL memory: nothing here needs dropping, which is what
+/// lets [`Pending::raise`] longjmp out of the frames that hold one.
 #[derive(Clone, Copy)]
 pub struct Pending {
     sqlstate: c_int,
@@ -36,6 +37,9 @@ pub struct Pending {
     detail: *mut c_char,
     hint: *mut c_char,
 }
+
+// The invariant raise() relies on, checked by the compiler rather than stated.
+const _: () = assert!(!std::mem::needs_drop::<Pending>());
 
 fn pstrdup(s: &str) -> *mut c_char {
     let c = CString::new(s.replace('\0', " ")).unwrap_or_default();
@@ -48,8 +52,16 @@ impl Pending {
         Pending {
             sqlstate: make_sqlstate(f.sqlstate()),
             message: pstrdup(&format!("{} [{}]", f.message, f.rule)),
-            detail: if f.detail.is_empty() { std::ptr::null_mut() } else { pstrdup(&f.detail) },
-            hint: if f.hint.is_empty() { std::ptr::null_mut() } else { pstrdup(&f.hint) },
+            detail: if f.detail.is_empty() {
+                std::ptr::null_mut()
+            } else {
+                pstrdup(&f.detail)
+            },
+            hint: if f.hint.is_empty() {
+                std::ptr::null_mut()
+            } else {
+                pstrdup(&f.hint)
+            },
         }
     }
 

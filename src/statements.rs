@@ -25,7 +25,11 @@ fn cstr(p: *const c_char) -> Option<String> {
 /// `list` is NIL or a valid pointer List that outlives the iterator.
 pub unsafe fn ptr_list<T>(list: *mut pg_sys::List) -> impl Iterator<Item = *mut T> {
     // SAFETY: elements has `length` cells while the list is alive.
-    let n = if list.is_null() { 0 } else { unsafe { (*list).length as usize } };
+    let n = if list.is_null() {
+        0
+    } else {
+        unsafe { (*list).length as usize }
+    };
     (0..n).map(move |i| unsafe { (*(*list).elements.add(i)).ptr_value as *mut T })
 }
 
@@ -38,31 +42,55 @@ pub unsafe fn target_of(rv: *mut pg_sys::RangeVar) -> Option<Target> {
         return None;
     }
     // SAFETY: as documented.
-    unsafe { Some(Target { schema: cstr((*rv).schemaname), name: cstr((*rv).relname)? }) }
+    unsafe {
+        Some(Target {
+            schema: cstr((*rv).schemaname),
+            name: cstr((*rv).relname)?,
+        })
+    }
 }
 
 /// A qualified-name list (`[catalog.][schema.]name`, String nodes); `drop_last` for the
 /// `table.trigger` lists of DROP TRIGGER/RULE/POLICY.
+///
+/// # Safety
+/// `names` is NIL or a List of String nodes.
 unsafe fn target_of_names(names: *mut pg_sys::List, drop_last: bool) -> Option<Target> {
     // SAFETY: name lists hold String nodes.
-    let mut parts: Vec<Option<String>> = unsafe { ptr_list::<pg_sys::String>(names).map(|s| cstr((*s).sval)).collect() };
+    let mut parts: Vec<Option<String>> = unsafe {
+        ptr_list::<pg_sys::String>(names)
+            .map(|s| cstr((*s).sval))
+            .collect()
+    };
     if drop_last {
         parts.pop();
     }
     match parts.as_slice() {
-        [Some(rel)] => Some(Target { schema: None, name: rel.clone() }),
-        [Some(schema), Some(rel)] | [_, Some(schema), Some(rel)] => {
-            Some(Target { schema: Some(schema.clone()), name: rel.clone() })
-        }
+        [Some(rel)] => Some(Target {
+            schema: None,
+            name: rel.clone(),
+        }),
+        [Some(schema), Some(rel)] | [_, Some(schema), Some(rel)] => Some(Target {
+            schema: Some(schema.clone()),
+            name: rel.clone(),
+        }),
         _ => None,
     }
 }
 
+/// # Safety
+/// `list` is NIL or a List of RangeVars.
 unsafe fn targets(list: *mut pg_sys::List) -> Vec<Target> {
     // SAFETY: a List of RangeVars.
-    unsafe { ptr_list::<pg_sys::RangeVar>(list).filter_map(|rv| target_of(rv)).collect() }
+    unsafe {
+        ptr_list::<pg_sys::RangeVar>(list)
+            .filter_map(|rv| target_of(rv))
+            .collect()
+    }
 }
 
+/// # Safety
+/// `rv` is NULL or a valid RangeVar.
 unsafe fn one(rv: *mut pg_sys::RangeVar) -> Vec<Target> {
     // SAFETY: as above.
     unsafe { target_of(rv).into_iter().collect() }
@@ -102,10 +130,16 @@ pub unsafe fn relation_statement(stmt: *mut pg_sys::Node) -> Option<(StatementKi
     // SAFETY: casts follow the node tag.
     unsafe {
         Some(match (*stmt).type_ {
-            T_TruncateStmt => (K::Truncate, targets((*(stmt as *mut pg_sys::TruncateStmt)).relations)),
+            T_TruncateStmt => (
+                K::Truncate,
+                targets((*(stmt as *mut pg_sys::TruncateStmt)).relations),
+            ),
             T_CopyStmt => {
                 let c = stmt as *mut pg_sys::CopyStmt;
-                (if (*c).is_from { K::CopyFrom } else { K::CopyTo }, one((*c).relation))
+                (
+                    if (*c).is_from { K::CopyFrom } else { K::CopyTo },
+                    one((*c).relation),
+                )
             }
             T_AlterTableStmt => {
                 let a = stmt as *mut pg_sys::AlterTableStmt;
@@ -117,15 +151,42 @@ pub unsafe fn relation_statement(stmt: *mut pg_sys::Node) -> Option<(StatementKi
                 };
                 (kind, one((*a).relation))
             }
-            T_AlterSeqStmt => (K::AlterSequence, one((*(stmt as *mut pg_sys::AlterSeqStmt)).sequence)),
-            T_RenameStmt => (K::Rename, one((*(stmt as *mut pg_sys::RenameStmt)).relation)),
-            T_AlterObjectSchemaStmt => (K::SetSchema, one((*(stmt as *mut pg_sys::AlterObjectSchemaStmt)).relation)),
-            T_IndexStmt => (K::CreateIndex, one((*(stmt as *mut pg_sys::IndexStmt)).relation)),
-            T_CreateTrigStmt => (K::CreateTrigger, one((*(stmt as *mut pg_sys::CreateTrigStmt)).relation)),
-            T_RuleStmt => (K::CreateRule, one((*(stmt as *mut pg_sys::RuleStmt)).relation)),
-            T_CreatePolicyStmt => (K::CreatePolicy, one((*(stmt as *mut pg_sys::CreatePolicyStmt)).table)),
-            T_AlterPolicyStmt => (K::AlterPolicy, one((*(stmt as *mut pg_sys::AlterPolicyStmt)).table)),
-            T_LockStmt => (K::Lock, targets((*(stmt as *mut pg_sys::LockStmt)).relations)),
+            T_AlterSeqStmt => (
+                K::AlterSequence,
+                one((*(stmt as *mut pg_sys::AlterSeqStmt)).sequence),
+            ),
+            T_RenameStmt => (
+                K::Rename,
+                one((*(stmt as *mut pg_sys::RenameStmt)).relation),
+            ),
+            T_AlterObjectSchemaStmt => (
+                K::SetSchema,
+                one((*(stmt as *mut pg_sys::AlterObjectSchemaStmt)).relation),
+            ),
+            T_IndexStmt => (
+                K::CreateIndex,
+                one((*(stmt as *mut pg_sys::IndexStmt)).relation),
+            ),
+            T_CreateTrigStmt => (
+                K::CreateTrigger,
+                one((*(stmt as *mut pg_sys::CreateTrigStmt)).relation),
+            ),
+            T_RuleStmt => (
+                K::CreateRule,
+                one((*(stmt as *mut pg_sys::RuleStmt)).relation),
+            ),
+            T_CreatePolicyStmt => (
+                K::CreatePolicy,
+                one((*(stmt as *mut pg_sys::CreatePolicyStmt)).table),
+            ),
+            T_AlterPolicyStmt => (
+                K::AlterPolicy,
+                one((*(stmt as *mut pg_sys::AlterPolicyStmt)).table),
+            ),
+            T_LockStmt => (
+                K::Lock,
+                targets((*(stmt as *mut pg_sys::LockStmt)).relations),
+            ),
             T_CommentStmt => (K::CommentOn, Vec::new()),
             T_DropStmt => {
                 let d = stmt as *mut pg_sys::DropStmt;
@@ -139,7 +200,9 @@ pub unsafe fn relation_statement(stmt: *mut pg_sys::Node) -> Option<(StatementKi
                     OBJECT_POLICY => (K::DropPolicy, true),
                     _ => return None,
                 };
-                let list = ptr_list::<pg_sys::List>((*d).objects).filter_map(|n| target_of_names(n, member)).collect();
+                let list = ptr_list::<pg_sys::List>((*d).objects)
+                    .filter_map(|n| target_of_names(n, member))
+                    .collect();
                 (kind, list)
             }
             T_GrantStmt => {
@@ -154,7 +217,10 @@ pub unsafe fn relation_statement(stmt: *mut pg_sys::Node) -> Option<(StatementKi
                     // ... ON ALL TABLES IN SCHEMA pg_catalog includes Citus's tables.
                     let catalog = ptr_list::<pg_sys::String>((*g).objects)
                         .any(|s| cstr((*s).sval).as_deref() == Some("pg_catalog"));
-                    let all = Target { schema: Some("pg_catalog".into()), name: "pg_dist_partition".into() };
+                    let all = Target {
+                        schema: Some("pg_catalog".into()),
+                        name: "pg_dist_partition".into(),
+                    };
                     (kind, if catalog { vec![all] } else { Vec::new() })
                 } else {
                     return None;

@@ -12,7 +12,8 @@ use std::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 
 use pgrx::bgworkers::{
-    BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus, DynamicBackgroundWorker, SignalWakeFlags,
+    BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus, DynamicBackgroundWorker,
+    SignalWakeFlags,
 };
 use pgrx::prelude::*;
 
@@ -52,16 +53,20 @@ pub extern "C-unwind" fn citus_sidecar_launcher_main(_arg: pg_sys::Datum) {
     let mut said_missing: BTreeSet<String> = BTreeSet::new();
     let mut first = true;
     loop {
-        let wait = if first { Duration::from_millis(10) } else { interval().max(Duration::from_secs(10)) };
+        let wait = if first {
+            Duration::from_millis(10)
+        } else {
+            interval().max(Duration::from_secs(10))
+        };
         first = false;
         if !BackgroundWorker::wait_latch(Some(wait)) {
             break;
         }
         reload_if_asked();
         for db in gucs::worker_databases() {
-            let running = workers
-                .get(&db)
-                .is_some_and(|h| matches!(h.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted)));
+            let running = workers.get(&db).is_some_and(|h| {
+                matches!(h.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted))
+            });
             if running {
                 continue;
             }
@@ -89,7 +94,9 @@ pub extern "C-unwind" fn citus_sidecar_launcher_main(_arg: pg_sys::Datum) {
                 Ok(handle) => {
                     workers.insert(db, handle);
                 }
-                Err(e) => log!("citus_sidecar: could not start the checksum worker for \"{db}\": {e:?}"),
+                Err(e) => {
+                    log!("citus_sidecar: could not start the checksum worker for \"{db}\": {e:?}")
+                }
             }
         }
     }
@@ -139,7 +146,11 @@ pub extern "C-unwind" fn citus_sidecar_worker_main(_arg: pg_sys::Datum) {
     let mut state = Idle::Working;
     let mut first = true;
     loop {
-        let wait = if first { Duration::from_millis(10) } else { interval() };
+        let wait = if first {
+            Duration::from_millis(10)
+        } else {
+            interval()
+        };
         first = false;
         if !BackgroundWorker::wait_latch(Some(wait)) {
             break;
@@ -169,7 +180,8 @@ pub extern "C-unwind" fn citus_sidecar_worker_main(_arg: pg_sys::Datum) {
 fn tick() -> Idle {
     // SAFETY: a catalog lookup inside a transaction. The extension refuses to be created where
     // Citus's catalogs are missing, so its presence stands for both.
-    let installed = unsafe { pg_sys::get_extension_oid(c"citus-sidecar".as_ptr(), true) != pg_sys::InvalidOid };
+    let installed =
+        unsafe { pg_sys::get_extension_oid(c"citus-sidecar".as_ptr(), true) != pg_sys::InvalidOid };
     if !installed {
         return Idle::NoExtension;
     }
@@ -198,9 +210,13 @@ fn tick() -> Idle {
             let msg = match &e {
                 pgrx::pg_sys::panic::CaughtError::PostgresError(r)
                 | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
-                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    ereport.message().to_string()
+                }
             };
-            warning!("citus_sidecar: this checksum snapshot failed, the next one will try again: {msg}");
+            warning!(
+                "citus_sidecar: this checksum snapshot failed, the next one will try again: {msg}"
+            );
             Idle::Working
         })
         .execute();

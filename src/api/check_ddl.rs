@@ -16,7 +16,8 @@ use sidecar_rules::finding::Severity;
 use sidecar_rules::pgvalue::parse_qualified_name;
 use sidecar_rules::psql::{blank_client_side, Blanked};
 use sidecar_rules::script::{
-    check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptCatalog, ScriptColumn, ScriptTable, Statement,
+    check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptCatalog, ScriptColumn,
+    ScriptTable, Statement,
 };
 use sidecar_rules::TableFacts;
 
@@ -28,18 +29,30 @@ fn cstr(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
+/// # Safety
+/// `node` is a valid parse node.
 unsafe fn tag(node: *mut pg_sys::Node) -> pg_sys::NodeTag {
     // SAFETY: every node starts with its tag.
     unsafe { (*node).type_ }
 }
 
 /// The names of a qualified-name list (String nodes).
+///
+/// # Safety
+/// `list` is NIL or a List of String nodes.
 unsafe fn names(list: *mut pg_sys::List) -> Vec<String> {
     // SAFETY: name lists hold String nodes.
-    unsafe { ptr_list::<pg_sys::String>(list).filter_map(|s| cstr((*s).sval)).collect() }
+    unsafe {
+        ptr_list::<pg_sys::String>(list)
+            .filter_map(|s| cstr((*s).sval))
+            .collect()
+    }
 }
 
 /// A constant argument as text (None for NULL), or NotConstant.
+///
+/// # Safety
+/// `node` is a valid raw parse node.
 unsafe fn constant(node: *mut pg_sys::Node) -> Result<Option<String>, NotConstant> {
     // SAFETY: casts follow the node tag.
     unsafe {
@@ -88,6 +101,9 @@ struct Found {
 
 /// The distribution calls in a statement, found by PostgreSQL's own raw-tree walker; Err when
 /// the statement is nested too deeply to walk within the stack PostgreSQL allows.
+///
+/// # Safety
+/// `node` is a raw statement from raw_parser.
 unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
     unsafe extern "C-unwind" fn walk(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
         if node.is_null() {
@@ -104,7 +120,9 @@ unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
                 let f = node as *mut pg_sys::FuncCall;
                 let parts = names((*f).funcname);
                 let ours = match parts.as_slice() {
-                    [name] | [_, name] if parts.len() == 1 || parts[0] == "pg_catalog" => CitusFunction::from_name(name),
+                    [name] | [_, name] if parts.len() == 1 || parts[0] == "pg_catalog" => {
+                        CitusFunction::from_name(name)
+                    }
                     _ => None,
                 };
                 if let Some(function) = ours {
@@ -112,9 +130,15 @@ unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
                         .map(|a| {
                             if tag(a) == pg_sys::NodeTag::T_NamedArgExpr {
                                 let na = a as *mut pg_sys::NamedArgExpr;
-                                ScriptArg { name: cstr((*na).name), value: constant((*na).arg as *mut pg_sys::Node) }
+                                ScriptArg {
+                                    name: cstr((*na).name),
+                                    value: constant((*na).arg as *mut pg_sys::Node),
+                                }
                             } else {
-                                ScriptArg { name: None, value: constant(a) }
+                                ScriptArg {
+                                    name: None,
+                                    value: constant(a),
+                                }
                             }
                         })
                         .collect();
@@ -124,7 +148,10 @@ unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
             pg_sys::raw_expression_tree_walker(node, Some(walk), ctx)
         }
     }
-    let mut found = Found { calls: Vec::new(), too_deep: false };
+    let mut found = Found {
+        calls: Vec::new(),
+        too_deep: false,
+    };
     // SAFETY: a raw statement tree from raw_parser.
     unsafe { walk(node, (&raw mut found).cast()) };
     if found.too_deep {
@@ -136,6 +163,9 @@ unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
 
 /// Resolves a type name to its OID without raising: no permission checks (PostgreSQL reports
 /// those itself when the script runs), serial types read as the integers they are.
+///
+/// # Safety
+/// `tn` is a TypeName from the raw parser; call it inside a transaction.
 unsafe fn type_oid(tn: *mut pg_sys::TypeName) -> Option<pg_sys::Oid> {
     // SAFETY: a TypeName from the parser.
     unsafe {
@@ -182,6 +212,9 @@ unsafe fn type_oid(tn: *mut pg_sys::TypeName) -> Option<pg_sys::Oid> {
 }
 
 /// An explicit COLLATE clause, resolved without raising.
+///
+/// # Safety
+/// `clause` is NULL or a CollateClause from the raw parser; call it inside a transaction.
 unsafe fn collation_oid(clause: *mut pg_sys::CollateClause) -> Option<u32> {
     if clause.is_null() {
         return None;
@@ -211,13 +244,19 @@ unsafe fn collation_oid(clause: *mut pg_sys::CollateClause) -> Option<u32> {
                     )
                 };
                 let o = find(pg_sys::GetDatabaseEncoding());
-                if o == pg_sys::InvalidOid { find(-1) } else { o }
+                if o == pg_sys::InvalidOid {
+                    find(-1)
+                } else {
+                    o
+                }
             }
         };
         (oid != pg_sys::InvalidOid).then(|| oid.to_u32())
     }
 }
 
+/// # Safety
+/// `c` is a CreateStmt from the raw parser; call it inside a transaction.
 unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
     // SAFETY: a CreateStmt from the parser.
     unsafe {
@@ -240,7 +279,14 @@ unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
                     let type_names = names((*tn).names);
                     let serial = matches!(
                         type_names.last().map(String::as_str),
-                        Some("serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2")
+                        Some(
+                            "serial"
+                                | "serial4"
+                                | "bigserial"
+                                | "serial8"
+                                | "smallserial"
+                                | "serial2"
+                        )
                     );
                     let mut not_null = (*cd).is_not_null || serial;
                     for con in ptr_list::<pg_sys::Constraint>((*cd).constraints) {
@@ -288,6 +334,9 @@ unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
 
 /// One raw statement as the rules' owned values (possibly several: a DML statement that also
 /// calls a distribution function). Err: nested too deeply to walk.
+///
+/// # Safety
+/// `node` is a raw statement from raw_parser; call it inside a transaction.
 unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
     use pg_sys::NodeTag::*;
     use sidecar_rules::metadata::StatementKind as K;
@@ -295,15 +344,19 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
     unsafe {
         let relations = |kind: K, rv: *mut pg_sys::RangeVar| Statement::Relations {
             kind,
-            relations: target_of(rv).map(|t| (t.schema, t.name)).into_iter().collect(),
+            relations: target_of(rv)
+                .map(|t| (t.schema, t.name))
+                .into_iter()
+                .collect(),
         };
-        let with_calls = |mut v: Vec<Statement>, n: *mut pg_sys::Node| -> Result<Vec<Statement>, ()> {
-            let calls = calls_in(n)?;
-            if !calls.is_empty() {
-                v.push(Statement::Calls(calls));
-            }
-            Ok(v)
-        };
+        let with_calls =
+            |mut v: Vec<Statement>, n: *mut pg_sys::Node| -> Result<Vec<Statement>, ()> {
+                let calls = calls_in(n)?;
+                if !calls.is_empty() {
+                    v.push(Statement::Calls(calls));
+                }
+                Ok(v)
+            };
         Ok(match tag(node) {
             T_VariableSetStmt => {
                 let s = node as *mut pg_sys::VariableSetStmt;
@@ -312,26 +365,66 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
                         name: cstr((*s).name).unwrap_or_default(),
                         value: cstr(pg_sys::ExtractSetVariableArgs(s)),
                     }],
-                    pg_sys::VariableSetKind::VAR_SET_DEFAULT | pg_sys::VariableSetKind::VAR_RESET => {
-                        vec![Statement::Set { name: cstr((*s).name).unwrap_or_default(), value: None }]
+                    pg_sys::VariableSetKind::VAR_SET_DEFAULT
+                    | pg_sys::VariableSetKind::VAR_RESET => {
+                        vec![Statement::Set {
+                            name: cstr((*s).name).unwrap_or_default(),
+                            value: None,
+                        }]
                     }
-                    pg_sys::VariableSetKind::VAR_RESET_ALL => ["citus.shard_count", "citus.shard_replication_factor"]
-                        .into_iter()
-                        .map(|n| Statement::Set { name: n.into(), value: None })
-                        .collect(),
+                    pg_sys::VariableSetKind::VAR_RESET_ALL => {
+                        ["citus.shard_count", "citus.shard_replication_factor"]
+                            .into_iter()
+                            .map(|n| Statement::Set {
+                                name: n.into(),
+                                value: None,
+                            })
+                            .collect()
+                    }
                     _ => vec![],
                 }
             }
-            T_CreateStmt => create_table(node as *mut pg_sys::CreateStmt).map(Statement::CreateTable).into_iter().collect(),
+            T_CreateStmt => create_table(node as *mut pg_sys::CreateStmt)
+                .map(Statement::CreateTable)
+                .into_iter()
+                .collect(),
             T_CreateEnumStmt => {
                 let e = node as *mut pg_sys::CreateEnumStmt;
-                names((*e).typeName).pop().map(|name| Statement::CreateEnum { name }).into_iter().collect()
+                names((*e).typeName)
+                    .pop()
+                    .map(|name| Statement::CreateEnum { name })
+                    .into_iter()
+                    .collect()
             }
             T_SelectStmt => with_calls(vec![], node)?,
-            T_InsertStmt => with_calls(vec![relations(K::Insert, (*(node as *mut pg_sys::InsertStmt)).relation)], node)?,
-            T_UpdateStmt => with_calls(vec![relations(K::Update, (*(node as *mut pg_sys::UpdateStmt)).relation)], node)?,
-            T_DeleteStmt => with_calls(vec![relations(K::Delete, (*(node as *mut pg_sys::DeleteStmt)).relation)], node)?,
-            T_MergeStmt => with_calls(vec![relations(K::Merge, (*(node as *mut pg_sys::MergeStmt)).relation)], node)?,
+            T_InsertStmt => with_calls(
+                vec![relations(
+                    K::Insert,
+                    (*(node as *mut pg_sys::InsertStmt)).relation,
+                )],
+                node,
+            )?,
+            T_UpdateStmt => with_calls(
+                vec![relations(
+                    K::Update,
+                    (*(node as *mut pg_sys::UpdateStmt)).relation,
+                )],
+                node,
+            )?,
+            T_DeleteStmt => with_calls(
+                vec![relations(
+                    K::Delete,
+                    (*(node as *mut pg_sys::DeleteStmt)).relation,
+                )],
+                node,
+            )?,
+            T_MergeStmt => with_calls(
+                vec![relations(
+                    K::Merge,
+                    (*(node as *mut pg_sys::MergeStmt)).relation,
+                )],
+                node,
+            )?,
             // Statements that run a query: its calls run too.
             T_ExplainStmt => convert((*(node as *mut pg_sys::ExplainStmt)).query)?,
             T_PrepareStmt => convert((*(node as *mut pg_sys::PrepareStmt)).query)?,
@@ -341,7 +434,10 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
                 let c = node as *mut pg_sys::CopyStmt;
                 if (*c).query.is_null() {
                     relation_statement(node)
-                        .map(|(kind, t)| Statement::Relations { kind, relations: t.into_iter().map(|t| (t.schema, t.name)).collect() })
+                        .map(|(kind, t)| Statement::Relations {
+                            kind,
+                            relations: t.into_iter().map(|t| (t.schema, t.name)).collect(),
+                        })
                         .into_iter()
                         .collect()
                 } else {
@@ -378,7 +474,9 @@ impl Catalog for DdlCatalog {
             RelationRef::Oid(o) => pg_sys::Oid::from(*o),
             RelationRef::Name(n) => relid_by_name(n),
         };
-        let facts = (relid != pg_sys::InvalidOid).then(|| facts::table(relid, column)).flatten();
+        let facts = (relid != pg_sys::InvalidOid)
+            .then(|| facts::table(relid, column))
+            .flatten();
         self.seen.insert(key, facts.clone());
         facts
     }
@@ -404,7 +502,9 @@ fn relid_by_name(n: &str) -> pg_sys::Oid {
     // SAFETY: catalog lookups returning InvalidOid for what does not exist.
     unsafe {
         match parts.as_slice() {
-            [rel] => c(rel).map(|r| pg_sys::RelnameGetRelid(r.as_ptr())).unwrap_or(pg_sys::InvalidOid),
+            [rel] => c(rel)
+                .map(|r| pg_sys::RelnameGetRelid(r.as_ptr()))
+                .unwrap_or(pg_sys::InvalidOid),
             [schema, rel] | [_, schema, rel] => {
                 let (Some(s), Some(r)) = (c(schema), c(rel)) else {
                     return pg_sys::InvalidOid;
@@ -430,8 +530,14 @@ struct Positions<'a> {
 
 impl<'a> Positions<'a> {
     fn new(text: &'a str) -> Self {
-        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Positions { text, starts, last: (0, 0, 1) }
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Positions {
+            text,
+            starts,
+            last: (0, 0, 1),
+        }
     }
 
     /// 1-based line and column (in characters) of byte offset `at`.
@@ -487,11 +593,12 @@ fn parse(sql: &str, original: &str) -> Vec<(*mut pg_sys::Node, usize, usize)> {
     unsafe { pg_sys::error_context_stack = &mut callback };
     let parsed = PgTryBuilder::new(|| {
         // SAFETY: raw parsing touches no catalog and runs nothing.
-        let list = unsafe { pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
+        let list =
+            unsafe { pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
         Ok(list)
     })
     .catch_others(|e| match e {
-        pgrx::pg_sys::panic::CaughtError::PostgresError(report) => Err(report),
+        pgrx::pg_sys::panic::CaughtError::PostgresError(report) => Err(Box::new(report)),
         other => other.rethrow(),
     })
     .execute();
@@ -502,9 +609,19 @@ fn parse(sql: &str, original: &str) -> Vec<(*mut pg_sys::Node, usize, usize)> {
         Err(report) => {
             let at = SYNTAX_POSITION.0.get().max(1) as usize - 1;
             // cursor positions count characters
-            let byte = sql.char_indices().nth(at).map(|(b, _)| b).unwrap_or(sql.len());
+            let byte = sql
+                .char_indices()
+                .nth(at)
+                .map(|(b, _)| b)
+                .unwrap_or(sql.len());
             let (line, col) = Positions::new(original).at(byte);
-            let mut text: String = original.lines().nth(line as usize - 1).unwrap_or("").chars().take(120).collect();
+            let mut text: String = original
+                .lines()
+                .nth(line as usize - 1)
+                .unwrap_or("")
+                .chars()
+                .take(120)
+                .collect();
             if text.chars().count() == 120 {
                 text.push_str("...");
             }
@@ -519,7 +636,13 @@ fn parse(sql: &str, original: &str) -> Vec<(*mut pg_sys::Node, usize, usize)> {
     // SAFETY: raw_parser returns RawStmt nodes with byte offsets into the script.
     unsafe {
         ptr_list::<pg_sys::RawStmt>(list)
-            .map(|r| ((*r).stmt, (*r).stmt_location.max(0) as usize, (*r).stmt_len.max(0) as usize))
+            .map(|r| {
+                (
+                    (*r).stmt,
+                    (*r).stmt_location.max(0) as usize,
+                    (*r).stmt_len.max(0) as usize,
+                )
+            })
             .collect()
     }
 }
@@ -541,6 +664,7 @@ type Row = (
 /// Checks a migration script without running it: one row per finding (and a note where
 /// something cannot be checked statically), with the statement it belongs to and the line and
 /// column where that statement starts.
+#[allow(clippy::type_complexity)] // the row type is the SQL result's columns
 #[pg_extern(volatile, parallel_unsafe)]
 fn check_ddl(
     sql: Option<&str>,
@@ -582,10 +706,17 @@ fn check_ddl(
     let mut statements = Vec::new();
     let mut texts = Vec::with_capacity(raw.len());
     for (i, &(node, start, len)) in raw.iter().enumerate() {
-        let end = if len == 0 { sql.len() } else { (start + len).min(sql.len()) };
+        let end = if len == 0 {
+            sql.len()
+        } else {
+            (start + len).min(sql.len())
+        };
         let start = start.min(end);
         let lead = sql[start..end].len() - sql[start..end].trim_start().len();
-        texts.push((original.get(start..end).unwrap_or("").trim().to_string(), positions.at(start + lead)));
+        texts.push((
+            original.get(start..end).unwrap_or("").trim().to_string(),
+            positions.at(start + lead),
+        ));
         // SAFETY: a statement node from raw_parser.
         match unsafe { convert(node) } {
             Ok(list) => statements.extend(list.into_iter().map(|st| (i, st))),
@@ -601,16 +732,39 @@ fn check_ddl(
         }
     }
     let mut catalog = DdlCatalog::default();
-    let outcomes = check_script(&statements, facts::cluster(), facts::settings(), &mut catalog);
+    let outcomes = check_script(
+        &statements,
+        facts::cluster(),
+        facts::settings(),
+        &mut catalog,
+    );
     let mut rows: Vec<Row> = Vec::new();
     for b in blanked {
         let (line, what) = match b {
-            Blanked::MetaCommand { line, text } => (line, format!("psql meta-command skipped: {text}")),
-            Blanked::CopyData { first_line, last_line } => {
-                (first_line, format!("COPY ... FROM stdin data skipped (lines {first_line}-{last_line})"))
+            Blanked::MetaCommand { line, text } => {
+                (line, format!("psql meta-command skipped: {text}"))
             }
+            Blanked::CopyData {
+                first_line,
+                last_line,
+            } => (
+                first_line,
+                format!("COPY ... FROM stdin data skipped (lines {first_line}-{last_line})"),
+            ),
         };
-        rows.push((0, String::new(), None, "note".into(), None, what, None, None, None, line as i32, 1));
+        rows.push((
+            0,
+            String::new(),
+            None,
+            "note".into(),
+            None,
+            what,
+            None,
+            None,
+            None,
+            line as i32,
+            1,
+        ));
     }
     for (i, outcome) in outcomes {
         let (text, (line, col)) = texts[i].clone();
@@ -632,7 +786,19 @@ fn check_ddl(
                 line,
                 col,
             ),
-            Outcome::Note(m) => (n, text, None, "note".into(), None, m, None, None, None, line, col),
+            Outcome::Note(m) => (
+                n,
+                text,
+                None,
+                "note".into(),
+                None,
+                m,
+                None,
+                None,
+                None,
+                line,
+                col,
+            ),
         });
     }
     TableIterator::new(rows)

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
-use sidecar_rules::consistency::{self as rules, Issue, NodeInfo, PlacementInfo, ShardInfo, Snapshot, TableInfo};
+use sidecar_rules::consistency::{
+    self as rules, Issue, NodeInfo, PlacementInfo, ShardInfo, Snapshot, TableInfo,
+};
 
 use crate::checksums;
 
@@ -41,7 +43,8 @@ const PLACEMENTS_SQL: &str =
     "SELECT placementid, shardid, shardstate, groupid FROM pg_catalog.pg_dist_placement ORDER BY placementid";
 const NODES_SQL: &str = "SELECT nodeid, groupid, nodename, nodeport, isactive, noderole::text = 'primary', hasmetadata \
      FROM pg_catalog.pg_dist_node ORDER BY nodeid";
-const COLOCATION_SQL: &str = "SELECT colocationid::int8, shardcount FROM pg_catalog.pg_dist_colocation";
+const COLOCATION_SQL: &str =
+    "SELECT colocationid::int8, shardcount FROM pg_catalog.pg_dist_colocation";
 
 struct Nodes {
     info: Vec<NodeInfo>,
@@ -52,10 +55,17 @@ struct Nodes {
 fn snapshot(filter: Option<Vec<pg_sys::Oid>>) -> (Vec<Table>, Snapshot, Nodes) {
     Spi::connect(|client| {
         let mut tables: Vec<Table> = Vec::new();
-        for r in client.select(TABLES_SQL, None, &[filter.clone().into()]).expect("reading pg_dist_partition") {
+        for r in client
+            .select(TABLES_SQL, None, &[filter.clone().into()])
+            .expect("reading pg_dist_partition")
+        {
             let g = |i: usize| r.get::<String>(i).ok().flatten();
             tables.push(Table {
-                oid: r.get::<pg_sys::Oid>(1).ok().flatten().unwrap_or(pg_sys::InvalidOid),
+                oid: r
+                    .get::<pg_sys::Oid>(1)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(pg_sys::InvalidOid),
                 info: TableInfo {
                     name: g(2).unwrap_or_default(),
                     method: g(3).and_then(|s| s.chars().next()).unwrap_or('?'),
@@ -69,9 +79,21 @@ fn snapshot(filter: Option<Vec<pg_sys::Oid>>) -> (Vec<Table>, Snapshot, Nodes) {
                 column: g(9),
             });
         }
-        let index: HashMap<u32, usize> = tables.iter().enumerate().map(|(i, t)| (t.oid.to_u32(), i)).collect();
-        for r in client.select(SHARDS_SQL, None, &[filter.into()]).expect("reading pg_dist_shard") {
-            let rel = r.get::<pg_sys::Oid>(1).ok().flatten().map(|o| o.to_u32()).unwrap_or(0);
+        let index: HashMap<u32, usize> = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.oid.to_u32(), i))
+            .collect();
+        for r in client
+            .select(SHARDS_SQL, None, &[filter.into()])
+            .expect("reading pg_dist_shard")
+        {
+            let rel = r
+                .get::<pg_sys::Oid>(1)
+                .ok()
+                .flatten()
+                .map(|o| o.to_u32())
+                .unwrap_or(0);
             if let Some(&i) = index.get(&rel) {
                 tables[i].info.shards.push(ShardInfo {
                     id: r.get::<i64>(2).ok().flatten().unwrap_or(0),
@@ -94,7 +116,10 @@ fn snapshot(filter: Option<Vec<pg_sys::Oid>>) -> (Vec<Table>, Snapshot, Nodes) {
             info: Vec::new(),
             by_id: HashMap::new(),
         };
-        for r in client.select(NODES_SQL, None, &[]).expect("reading pg_dist_node") {
+        for r in client
+            .select(NODES_SQL, None, &[])
+            .expect("reading pg_dist_node")
+        {
             let n = NodeInfo {
                 group: r.get::<i32>(2).ok().flatten().unwrap_or(-1),
                 name: r.get::<String>(3).ok().flatten().unwrap_or_default(),
@@ -176,20 +201,41 @@ fn quote_ident(s: &str) -> String {
 
 /// Each placement's shard relation exists on its node.
 fn physical_missing(t: &Table, out: &mut Vec<Issue>, unreachable: &mut HashSet<String>) {
-    for (node, shard, ok, result) in on_placements(&t.info.name, "SELECT to_regclass($r$%s$r$) IS NOT NULL") {
+    for (node, shard, ok, result) in
+        on_placements(&t.info.name, "SELECT to_regclass($r$%s$r$) IS NOT NULL")
+    {
         if !ok {
             if unreachable.insert(node.clone()) {
-                out.push(rules::node_unreachable(&node, "check shard relations", &result));
+                out.push(rules::node_unreachable(
+                    &node,
+                    "check shard relations",
+                    &result,
+                ));
             }
         } else if result != "t" {
-            let rel = format!("{}.{}", quote_ident(&t.schema), quote_ident(&format!("{}_{}", t.relname, shard)));
-            out.push(rules::shard_relation_missing(&t.info.name, shard, &rel, &node));
+            let rel = format!(
+                "{}.{}",
+                quote_ident(&t.schema),
+                quote_ident(&format!("{}_{}", t.relname, shard))
+            );
+            out.push(rules::shard_relation_missing(
+                &t.info.name,
+                shard,
+                &rel,
+                &node,
+            ));
         }
     }
 }
 
 /// Shard relations on each node that the metadata does not place there.
-fn physical_orphans(tables: &[Table], snap: &Snapshot, nodes: &Nodes, out: &mut Vec<Issue>, unreachable: &mut HashSet<String>) {
+fn physical_orphans(
+    tables: &[Table],
+    snap: &Snapshot,
+    nodes: &Nodes,
+    out: &mut Vec<Issue>,
+    unreachable: &mut HashSet<String>,
+) {
     if tables.is_empty() {
         return;
     }
@@ -198,12 +244,14 @@ fn physical_orphans(tables: &[Table], snap: &Snapshot, nodes: &Nodes, out: &mut 
         .iter()
         .map(|t| ((t.schema.clone(), t.relname.clone()), t.info.name.as_str()))
         .collect();
-    let groups_of_shard: HashMap<i64, HashSet<i32>> = snap.placements.iter().fold(HashMap::new(), |mut m, p| {
-        m.entry(p.shard).or_default().insert(p.group);
-        m
-    });
+    let groups_of_shard: HashMap<i64, HashSet<i32>> =
+        snap.placements.iter().fold(HashMap::new(), |mut m, p| {
+            m.entry(p.shard).or_default().insert(p.group);
+            m
+        });
     // Citus does not hide shard relations from its run_command connections.
-    let command = "SELECT coalesce(string_agg(n.nspname || '.' || c.relname, ' '), '') FROM pg_class c \
+    let command =
+        "SELECT coalesce(string_agg(n.nspname || '.' || c.relname, ' '), '') FROM pg_class c \
           JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p', 'f') AND c.relname ~ '_[0-9]+$' \
            AND n.nspname NOT IN ('pg_catalog', 'information_schema')";
@@ -214,16 +262,30 @@ fn physical_orphans(tables: &[Table], snap: &Snapshot, nodes: &Nodes, out: &mut 
         };
         if !ok {
             if unreachable.insert(label.clone()) {
-                out.push(rules::node_unreachable(&label, "list shard relations", &result));
+                out.push(rules::node_unreachable(
+                    &label,
+                    "list shard relations",
+                    &result,
+                ));
             }
             continue;
         }
         for qualified in result.split_whitespace() {
-            let Some((schema, rel)) = qualified.split_once('.') else { continue };
-            let Some((base, id)) = rel.rsplit_once('_') else { continue };
-            let Ok(shard) = id.parse::<i64>() else { continue };
-            let Some(table) = by_rel.get(&(schema.to_string(), base.to_string())) else { continue };
-            let placed_here = groups_of_shard.get(&shard).is_some_and(|g| g.contains(&group));
+            let Some((schema, rel)) = qualified.split_once('.') else {
+                continue;
+            };
+            let Some((base, id)) = rel.rsplit_once('_') else {
+                continue;
+            };
+            let Ok(shard) = id.parse::<i64>() else {
+                continue;
+            };
+            let Some(table) = by_rel.get(&(schema.to_string(), base.to_string())) else {
+                continue;
+            };
+            let placed_here = groups_of_shard
+                .get(&shard)
+                .is_some_and(|g| g.contains(&group));
             if !placed_here {
                 out.push(rules::orphan_shard_relation(
                     table,
@@ -237,7 +299,12 @@ fn physical_orphans(tables: &[Table], snap: &Snapshot, nodes: &Nodes, out: &mut 
 
 /// Rows whose distribution value hashes outside their shard's range, per placement, on every
 /// node in parallel (run_command_on_placements runs in parallel by default).
-fn data_misplaced(t: &Table, limit: Option<i64>, out: &mut Vec<Issue>, unreachable: &mut HashSet<String>) {
+fn data_misplaced(
+    t: &Table,
+    limit: Option<i64>,
+    out: &mut Vec<Issue>,
+    unreachable: &mut HashSet<String>,
+) {
     let Some(column) = &t.column else { return };
     if t.info.method != 'h' || t.info.shards.is_empty() {
         return;
@@ -276,7 +343,14 @@ fn data_misplaced(t: &Table, limit: Option<i64>, out: &mut Vec<Issue>, unreachab
         let (count, samples) = result.split_once('|').unwrap_or((&result, ""));
         if let Ok(n) = count.parse::<i64>() {
             if n > 0 {
-                out.push(rules::misplaced_rows(&t.info.name, shard, &node, n, samples, column));
+                out.push(rules::misplaced_rows(
+                    &t.info.name,
+                    shard,
+                    &node,
+                    n,
+                    samples,
+                    column,
+                ));
             }
         }
     }
@@ -306,7 +380,9 @@ fn hash_function(relid: pg_sys::Oid, column: &str) -> String {
 fn cross_node(nodes: &Nodes, out: &mut Vec<Issue>, unreachable: &mut HashSet<String>) {
     let local = checksums::local();
     for (nodeid, ok, result) in on_all_nodes(checksums::SQL) {
-        let Some((label, group, hasmeta)) = nodes.by_id.get(&nodeid) else { continue };
+        let Some((label, group, hasmeta)) = nodes.by_id.get(&nodeid) else {
+            continue;
+        };
         if *group == 0 || !hasmeta {
             continue;
         }
@@ -349,19 +425,29 @@ fn shard_consistency_report(
     ),
 > {
     const CATEGORIES: [&str; 4] = ["catalog", "physical", "data", "cross-node"];
-    let wanted: Option<Vec<String>> = checks.map(|c| c.into_iter().map(|s| s.trim().to_lowercase()).collect());
+    let wanted: Option<Vec<String>> =
+        checks.map(|c| c.into_iter().map(|s| s.trim().to_lowercase()).collect());
     if let Some(w) = &wanted {
         for c in w {
             let known = CATEGORIES.contains(&c.as_str())
                 || rules::CATALOG_CHECKS.contains(&c.as_str())
-                || ["shard-relation-missing", "orphan-shard-relation", "misplaced-rows", "metadata-drift", "node-unreachable"]
-                    .contains(&c.as_str());
+                || [
+                    "shard-relation-missing",
+                    "orphan-shard-relation",
+                    "misplaced-rows",
+                    "metadata-drift",
+                    "node-unreachable",
+                ]
+                .contains(&c.as_str());
             if !known {
                 ereport!(
                     PgLogLevel::ERROR,
                     PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                     format!("unknown check \"{c}\""),
-                    format!("Checks are the categories {} or a check id of the report.", CATEGORIES.join(", "))
+                    format!(
+                        "Checks are the categories {} or a check id of the report.",
+                        CATEGORIES.join(", ")
+                    )
                 );
             }
         }
@@ -377,11 +463,17 @@ fn shard_consistency_report(
     // everything but the data scan.
     let runs = |category: &str| match &wanted {
         None => category != "data",
-        Some(w) => w.iter().any(|c| c == category || rules::category(c) == category),
+        Some(w) => w
+            .iter()
+            .any(|c| c == category || rules::category(c) == category),
     };
     let keep = |i: &Issue| match &wanted {
         None => true,
-        Some(w) => w.iter().any(|c| c == i.check || c == rules::category(i.check)) || i.check == "node-unreachable",
+        Some(w) => {
+            w.iter()
+                .any(|c| c == i.check || c == rules::category(i.check))
+                || i.check == "node-unreachable"
+        }
     };
 
     let (tables, snap, nodes) = snapshot(tables);
@@ -401,7 +493,11 @@ fn shard_consistency_report(
         for (i, t) in tables.iter().filter(|t| t.info.method == 'h').enumerate() {
             data_misplaced(t, max_rows_per_shard, &mut out, &mut unreachable);
             if total > 1 {
-                notice!("shard_consistency_report: scanned {} of {total} tables ({})", i + 1, t.info.name);
+                notice!(
+                    "shard_consistency_report: scanned {} of {total} tables ({})",
+                    i + 1,
+                    t.info.name
+                );
             }
         }
     }

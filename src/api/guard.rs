@@ -26,7 +26,11 @@ fn allow_once(rule: Option<&str>, reason: Option<&str>) {
     let h = match hatch::validate(rule, reason) {
         Ok(h) => h,
         Err(msg) => {
-            ereport!(PgLogLevel::ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg);
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                msg
+            );
             unreachable!("ereport(ERROR) returned")
         }
     };

@@ -33,7 +33,11 @@ fn metrics() -> String {
     header(&mut out, "citus_sidecar_guard_decisions_total", "counter",
         "Guard decisions on distribution calls and metadata edits, by rule and verdict, since the decision log was last cleared.");
     for ((rule, verdict), n) in &decisions {
-        out.push_str(&prometheus_sample("citus_sidecar_guard_decisions_total", &[("rule", rule), ("verdict", verdict)], *n as f64));
+        out.push_str(&prometheus_sample(
+            "citus_sidecar_guard_decisions_total",
+            &[("rule", rule), ("verdict", verdict)],
+            *n as f64,
+        ));
     }
 
     // Unacknowledged unexpected metadata changes and drift.
@@ -44,8 +48,16 @@ fn metrics() -> String {
     .unwrap_or((Some(0), Some(0)));
     header(&mut out, "citus_sidecar_unexpected_metadata_changes", "gauge",
         "Unexpected changes of Citus metadata not acknowledged yet, by kind (change on the coordinator, or drift of a worker).");
-    out.push_str(&prometheus_sample("citus_sidecar_unexpected_metadata_changes", &[("kind", "change")], changes.unwrap_or(0) as f64));
-    out.push_str(&prometheus_sample("citus_sidecar_unexpected_metadata_changes", &[("kind", "drift")], drift.unwrap_or(0) as f64));
+    out.push_str(&prometheus_sample(
+        "citus_sidecar_unexpected_metadata_changes",
+        &[("kind", "change")],
+        changes.unwrap_or(0) as f64,
+    ));
+    out.push_str(&prometheus_sample(
+        "citus_sidecar_unexpected_metadata_changes",
+        &[("kind", "drift")],
+        drift.unwrap_or(0) as f64,
+    ));
 
     // Stale prepared transactions on every node (older than 5 minutes).
     let (count, oldest, unreachable) = Spi::connect(|c| {
@@ -66,12 +78,39 @@ fn metrics() -> String {
         })
         .unwrap_or((0, 0.0, 0))
     });
-    header(&mut out, "citus_sidecar_stale_prepared_xacts", "gauge", "Prepared transactions older than 5 minutes on all nodes.");
-    out.push_str(&prometheus_sample("citus_sidecar_stale_prepared_xacts", &[], count as f64));
-    header(&mut out, "citus_sidecar_stale_prepared_xact_oldest_age_seconds", "gauge", "Age of the oldest of them, in seconds.");
-    out.push_str(&prometheus_sample("citus_sidecar_stale_prepared_xact_oldest_age_seconds", &[], oldest.round()));
-    header(&mut out, "citus_sidecar_unreachable_nodes", "gauge", "Nodes the last look at prepared transactions could not reach.");
-    out.push_str(&prometheus_sample("citus_sidecar_unreachable_nodes", &[], unreachable as f64));
+    header(
+        &mut out,
+        "citus_sidecar_stale_prepared_xacts",
+        "gauge",
+        "Prepared transactions older than 5 minutes on all nodes.",
+    );
+    out.push_str(&prometheus_sample(
+        "citus_sidecar_stale_prepared_xacts",
+        &[],
+        count as f64,
+    ));
+    header(
+        &mut out,
+        "citus_sidecar_stale_prepared_xact_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest of them, in seconds.",
+    );
+    out.push_str(&prometheus_sample(
+        "citus_sidecar_stale_prepared_xact_oldest_age_seconds",
+        &[],
+        oldest.round(),
+    ));
+    header(
+        &mut out,
+        "citus_sidecar_unreachable_nodes",
+        "gauge",
+        "Nodes the last look at prepared transactions could not reach.",
+    );
+    out.push_str(&prometheus_sample(
+        "citus_sidecar_unreachable_nodes",
+        &[],
+        unreachable as f64,
+    ));
 
     // The top tenant's share of the load, when Citus tracks tenants (without tracking the only
     // ranking is by data size, which reads rows: too costly for a scrape).
@@ -80,18 +119,27 @@ fn metrics() -> String {
             "SELECT tenant, share_percent FROM citus_sidecar.tenant_load_top(1)",
         )
         .ok();
-        header(&mut out, "citus_sidecar_top_tenant_share_percent", "gauge",
-            "Share of the cluster's query load of the busiest tenant, from citus_stat_tenants.");
+        header(
+            &mut out,
+            "citus_sidecar_top_tenant_share_percent",
+            "gauge",
+            "Share of the cluster's query load of the busiest tenant, from citus_stat_tenants.",
+        );
         if let Some((Some(tenant), Some(share))) = top {
-            out.push_str(&prometheus_sample("citus_sidecar_top_tenant_share_percent", &[("tenant", &tenant)], share));
+            out.push_str(&prometheus_sample(
+                "citus_sidecar_top_tenant_share_percent",
+                &[("tenant", &tenant)],
+                share,
+            ));
         }
     }
 
     // Shard-size skew per colocation group (max / median), where Citus can size shards.
-    let has_sizes = Spi::get_one::<bool>("SELECT to_regclass('pg_catalog.citus_shards') IS NOT NULL")
-        .ok()
-        .flatten()
-        .unwrap_or(false);
+    let has_sizes =
+        Spi::get_one::<bool>("SELECT to_regclass('pg_catalog.citus_shards') IS NOT NULL")
+            .ok()
+            .flatten()
+            .unwrap_or(false);
     if has_sizes {
         let skew: Vec<(i32, f64)> = Spi::connect(|c| {
             c.select(
@@ -103,7 +151,12 @@ fn metrics() -> String {
             .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<f64>(2).ok()??))).collect())
             .unwrap_or_default()
         });
-        header(&mut out, "citus_sidecar_shard_size_skew_ratio", "gauge", "Largest shard size over the median shard size, per colocation group.");
+        header(
+            &mut out,
+            "citus_sidecar_shard_size_skew_ratio",
+            "gauge",
+            "Largest shard size over the median shard size, per colocation group.",
+        );
         for (group, ratio) in skew {
             out.push_str(&prometheus_sample(
                 "citus_sidecar_shard_size_skew_ratio",

@@ -92,10 +92,11 @@ fn stale_prepared_xacts(
         );
         unreachable!()
     };
-    let negative = Spi::get_one_with_args::<bool>("SELECT $1::interval < '0'::interval", &[older_than.into()])
-        .ok()
-        .flatten()
-        .unwrap_or(false);
+    let negative =
+        Spi::get_one_with_args::<bool>("SELECT $1::interval < '0'::interval", &[older_than.into()])
+            .ok()
+            .flatten()
+            .unwrap_or(false);
     if negative {
         ereport!(
             PgLogLevel::ERROR,
@@ -103,10 +104,11 @@ fn stale_prepared_xacts(
             "older_than must not be negative"
         );
     }
-    let threshold = Spi::get_one_with_args::<String>("SELECT $1::interval::text", &[older_than.into()])
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "5 minutes".into());
+    let threshold =
+        Spi::get_one_with_args::<String>("SELECT $1::interval::text", &[older_than.into()])
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "5 minutes".into());
     let xacts_cmd = format!(
         "SELECT coalesce(json_agg(json_build_object('gid', gid, 'owner', owner, 'database', database, 'prepared', prepared))::text, '[]') \
            FROM pg_prepared_xacts WHERE prepared <= now() - '{}'::interval",
@@ -114,13 +116,22 @@ fn stale_prepared_xacts(
     );
     let records_cmd = "SELECT coalesce(json_agg(json_build_object('groupid', groupid, 'gid', gid))::text, '[]') FROM pg_catalog.pg_dist_transaction";
     let nodes = nodes();
-    let database = Spi::get_one::<String>("SELECT current_database()::text").ok().flatten().unwrap_or_default();
-    let recovery_enabled = Spi::get_one::<String>("SELECT current_setting('citus.recover_2pc_interval', true)")
+    let database = Spi::get_one::<String>("SELECT current_database()::text")
         .ok()
         .flatten()
-        .map(|v| v.trim() != "-1")
-        .unwrap_or(true);
-    let label_of = |nodeid: i32| nodes.get(&nodeid).map(|n| n.label.clone()).unwrap_or_else(|| "the coordinator".into());
+        .unwrap_or_default();
+    let recovery_enabled =
+        Spi::get_one::<String>("SELECT current_setting('citus.recover_2pc_interval', true)")
+            .ok()
+            .flatten()
+            .map(|v| v.trim() != "-1")
+            .unwrap_or(true);
+    let label_of = |nodeid: i32| {
+        nodes
+            .get(&nodeid)
+            .map(|n| n.label.clone())
+            .unwrap_or_else(|| "the coordinator".into())
+    };
     let group_of = |nodeid: i32| nodes.get(&nodeid).map(|n| n.group).unwrap_or(0);
     let groups: BTreeSet<i32> = nodes.values().map(|n| n.group).collect();
 
@@ -145,14 +156,35 @@ fn stale_prepared_xacts(
     for (nodeid, ok, result) in on_all_nodes(&xacts_cmd) {
         let node = label_of(nodeid);
         if !ok {
-            out.push((node, None, None, None, None, None, None, None, None, None, None, None, None, None, format!("node unreachable: {result}")));
+            out.push((
+                node,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                format!("node unreachable: {result}"),
+            ));
             continue;
         }
         let holder_group = group_of(nodeid);
         let active_primary = nodes.get(&nodeid).map(|n| n.active_primary).unwrap_or(true);
-        let xacts: Vec<(String, Option<String>, Option<String>, Option<TimestampWithTimeZone>, Option<Interval>)> =
-            Spi::connect(|c| {
-                c.select(
+        let xacts: Vec<(
+            String,
+            Option<String>,
+            Option<String>,
+            Option<TimestampWithTimeZone>,
+            Option<Interval>,
+        )> = Spi::connect(|c| {
+            c.select(
                     "SELECT x.gid, x.owner, x.database, x.prepared, now() - x.prepared \
                        FROM json_to_recordset($1::json) AS x(gid text, owner text, database text, prepared timestamptz) \
                       ORDER BY x.prepared, x.gid",
@@ -172,7 +204,7 @@ fn stale_prepared_xacts(
                     .collect()
                 })
                 .unwrap_or_default()
-            });
+        });
         for (gid, owner, db, prepared, age) in xacts {
             let parsed = parse_gid(&gid);
             let commit_record = parsed.and_then(|g| {
@@ -185,13 +217,24 @@ fn stale_prepared_xacts(
             let x = Xact {
                 gid: gid.clone(),
                 in_citus_database: db.as_deref() == Some(database.as_str()),
-                initiator_exists: parsed.is_some_and(|g| groups.contains(&g.group) || (g.group == 0 && groups.is_empty())),
-                commit_record: if parsed.is_some() { commit_record } else { Some(false) },
+                initiator_exists: parsed.is_some_and(|g| {
+                    groups.contains(&g.group) || (g.group == 0 && groups.is_empty())
+                }),
+                commit_record: if parsed.is_some() {
+                    commit_record
+                } else {
+                    Some(false)
+                },
                 recovery_enabled,
                 node_active_primary: active_primary,
             };
             let a = advise(&x);
-            let statement = a.statement.map(|s| format!("-- on {node}, in database {}:\n{s}", db.clone().unwrap_or_default()));
+            let statement = a.statement.map(|s| {
+                format!(
+                    "-- on {node}, in database {}:\n{s}",
+                    db.clone().unwrap_or_default()
+                )
+            });
             out.push((
                 node.clone(),
                 db,
@@ -278,7 +321,10 @@ fn tenant_load_top(
     };
     use sidecar_rules::tenants::{recommendation, shares, TenantLoad};
     let groups = hash_groups();
-    let table_of: BTreeMap<i32, (String, String)> = groups.iter().map(|(g, t, c)| (*g, (t.clone(), c.clone()))).collect();
+    let table_of: BTreeMap<i32, (String, String)> = groups
+        .iter()
+        .map(|(g, t, c)| (*g, (t.clone(), c.clone())))
+        .collect();
     let tracking = tenant_tracking_on();
     let mut loads: Vec<(i32, TenantLoad)> = Vec::new();
     let mut cpu: BTreeMap<(String, String), f64> = BTreeMap::new();
@@ -305,7 +351,16 @@ fn tenant_load_top(
         for (group, tenant, amount, seconds) in rows {
             if let Some((table, _)) = table_of.get(&group) {
                 cpu.insert((table.clone(), tenant.clone()), seconds);
-                loads.push((group, TenantLoad { table: table.clone(), tenant, amount, shard: None, node: None }));
+                loads.push((
+                    group,
+                    TenantLoad {
+                        table: table.clone(),
+                        tenant,
+                        amount,
+                        shard: None,
+                        node: None,
+                    },
+                ));
             }
         }
     } else {
@@ -321,15 +376,16 @@ fn tenant_load_top(
                    (SELECT {col}::text AS v, count(*) AS c, sum(count(*)) OVER () AS t \
                       FROM (SELECT {col} FROM %s LIMIT 100000) x GROUP BY 1 ORDER BY 2 DESC LIMIT {n}) y"
             );
-            let results: Vec<String> = Spi::connect(|c| {
-                c.select(
+            let results: Vec<String> =
+                Spi::connect(|c| {
+                    c.select(
                     "SELECT result FROM run_command_on_placements($1::regclass, $2) WHERE success",
                     None,
                     &[table.as_str().into(), cmd.as_str().into()],
                 )
                 .map(|rows| rows.filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
                 .unwrap_or_default()
-            });
+                });
             for json in results {
                 let rows: Vec<(String, f64, f64)> = Spi::connect(|c| {
                     c.select(
@@ -343,7 +399,16 @@ fn tenant_load_top(
                 // every row read in this shard counts toward the total, not only the top values
                 scanned_rows += rows.first().map(|r| r.2).unwrap_or(0.0);
                 for (tenant, amount, _) in rows {
-                    loads.push((*group, TenantLoad { table: table.clone(), tenant, amount, shard: None, node: None }));
+                    loads.push((
+                        *group,
+                        TenantLoad {
+                            table: table.clone(),
+                            tenant,
+                            amount,
+                            shard: None,
+                            node: None,
+                        },
+                    ));
                 }
             }
         }
@@ -354,11 +419,25 @@ fn tenant_load_top(
     } else {
         loads
             .iter()
-            .map(|(_, l)| if scanned_rows > 0.0 { 100.0 * l.amount / scanned_rows } else { 0.0 })
+            .map(|(_, l)| {
+                if scanned_rows > 0.0 {
+                    100.0 * l.amount / scanned_rows
+                } else {
+                    0.0
+                }
+            })
             .collect()
     };
-    let mut ranked: Vec<(f64, i32, TenantLoad)> = loads.into_iter().zip(share).map(|((g, l), s)| (s, g, l)).collect();
-    ranked.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.2.tenant.cmp(&b.2.tenant)));
+    let mut ranked: Vec<(f64, i32, TenantLoad)> = loads
+        .into_iter()
+        .zip(share)
+        .map(|((g, l), s)| (s, g, l))
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.2.tenant.cmp(&b.2.tenant))
+    });
     ranked.truncate(n as usize);
     let threshold = crate::gucs::tenant_share_threshold();
     let mut out = Vec::new();
@@ -442,7 +521,10 @@ fn hot_shards() -> TableIterator<
             None,
             &[],
         )
-        .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??))).collect())
+        .map(|rows| {
+            rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<String>(2).ok()??)))
+                .collect()
+        })
         .unwrap_or_default()
     });
     // shard index within its table (by range) -> summed bytes, per group; node -> (shards, bytes)
@@ -478,7 +560,16 @@ fn hot_shards() -> TableIterator<
         for (node, _shard, ok, result, index) in rows {
             if !ok {
                 if unreachable.insert(node.clone()) {
-                    out.push(("node-unreachable".to_string(), None, Some(node), 0, 0, None, format!("could not size shards: {result}"), None));
+                    out.push((
+                        "node-unreachable".to_string(),
+                        None,
+                        Some(node),
+                        0,
+                        0,
+                        None,
+                        format!("could not size shards: {result}"),
+                        None,
+                    ));
                 }
                 continue;
             }
@@ -486,7 +577,11 @@ fn hot_shards() -> TableIterator<
             let e = nodes_load.entry(node).or_default();
             e.0 += 1;
             e.1 += bytes;
-            *groups.entry(*group).or_default().entry(index.unwrap_or(0)).or_default() += bytes;
+            *groups
+                .entry(*group)
+                .or_default()
+                .entry(index.unwrap_or(0))
+                .or_default() += bytes;
         }
     }
     let threshold = crate::gucs::shard_skew_threshold();
@@ -494,7 +589,11 @@ fn hot_shards() -> TableIterator<
         let sizes: Vec<i64> = by_index.values().copied().collect();
         let ratio = skew(&sizes);
         let total: i64 = sizes.iter().sum();
-        let names: Vec<&str> = tables.iter().filter(|(g, _)| g == group).map(|(_, t)| t.as_str()).collect();
+        let names: Vec<&str> = tables
+            .iter()
+            .filter(|(g, _)| g == group)
+            .map(|(_, t)| t.as_str())
+            .collect();
         let rec = ratio.filter(|r| *r > threshold).map(|_| {
             format!(
                 "-- find the tenants behind it: SELECT * FROM citus_sidecar.tenant_load_top();\n-- or spread the group by size:\nSELECT citus_rebalance_start(rebalance_strategy => 'by_disk_size');"
@@ -507,13 +606,20 @@ fn hot_shards() -> TableIterator<
             sizes.len() as i64,
             total,
             ratio.map(|r| (r * 100.0).round() / 100.0),
-            format!("colocation group {group} ({}): largest shard over median", names.join(", ")),
+            format!(
+                "colocation group {group} ({}): largest shard over median",
+                names.join(", ")
+            ),
             rec,
         ));
     }
     let total_bytes: i64 = nodes_load.values().map(|v| v.1).sum();
     for (node, (shards, bytes)) in nodes_load {
-        let share = if total_bytes > 0 { 100.0 * bytes as f64 / total_bytes as f64 } else { 0.0 };
+        let share = if total_bytes > 0 {
+            100.0 * bytes as f64 / total_bytes as f64
+        } else {
+            0.0
+        };
         out.push((
             "node-load".to_string(),
             None,

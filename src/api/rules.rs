@@ -30,7 +30,12 @@ fn rules() -> TableIterator<
                 Severity::Block => "block",
                 Severity::Warn => "warn",
             };
-            (r.as_str().to_string(), r.sqlstate().to_string(), sev.to_string(), action.to_string())
+            (
+                r.as_str().to_string(),
+                r.sqlstate().to_string(),
+                sev.to_string(),
+                action.to_string(),
+            )
         })
         .collect();
     TableIterator::new(rows)

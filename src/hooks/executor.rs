@@ -18,10 +18,14 @@ pub fn init() {
     }
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn sidecar_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+/// No pgrx guard here: this runs for every statement, and a plan that only reads (every routed
+/// query) costs a couple of compares. Plans that write go through the guarded [`check_writes`].
+unsafe extern "C-unwind" fn sidecar_executor_start(
+    query_desc: *mut pg_sys::QueryDesc,
+    eflags: i32,
+) {
     // SAFETY: query_desc is PostgreSQL's; EXPLAIN without ANALYZE runs nothing.
-    let edit = unsafe {
+    unsafe {
         let stmt = (*query_desc).plannedstmt;
         let writes = !stmt.is_null()
             && ((*stmt).commandType != pg_sys::CmdType::CMD_SELECT || (*stmt).hasModifyingCTE);
@@ -30,19 +34,24 @@ unsafe extern "C-unwind" fn sidecar_executor_start(query_desc: *mut pg_sys::Quer
             && gucs::mode() != sidecar_rules::Mode::Off
             && !catalog::internal_backend()
         {
-            edits::check_plan(query_desc)
-        } else {
-            None
+            check_writes(query_desc);
         }
-    };
-    if let Some(error) = edit {
-        error.raise();
     }
-    // SAFETY: see hooks/mod.rs on calling the previous hook; `edit` is Copy.
+    // SAFETY: see hooks/mod.rs on calling the previous hook.
     unsafe {
         match PREV_EXECUTOR_START {
             Some(prev) => prev(query_desc, eflags),
-            None => pg_sys::standard_ExecutorStart(query_desc, eflags),
+            None => super::standard::standard_ExecutorStart(query_desc, eflags),
         }
+    }
+}
+
+/// A plan that writes: blocked (raises) when it edits Citus's metadata by hand.
+#[pg_guard]
+unsafe extern "C-unwind" fn check_writes(query_desc: *mut pg_sys::QueryDesc) {
+    // SAFETY: query_desc is PostgreSQL's; `edit` is Copy, so the raise crosses no destructor.
+    let edit = unsafe { edits::check_plan(query_desc) };
+    if let Some(error) = edit {
+        error.raise();
     }
 }

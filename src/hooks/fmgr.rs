@@ -61,7 +61,11 @@ fn tracked(kind: FnKind) -> bool {
     match kind {
         FnKind::CitusSql | FnKind::CitusRunner | FnKind::Watched { sql_body: true, .. } => true,
         FnKind::Other => catalog::inside_citus_function(),
-        FnKind::Watched { sql_body: false, .. } | FnKind::CitusC | FnKind::Ours { .. } => false,
+        FnKind::Watched {
+            sql_body: false, ..
+        }
+        | FnKind::CitusC
+        | FnKind::Ours { .. } => false,
     }
 }
 
@@ -105,7 +109,11 @@ fn outdated_sql(fn_oid: pg_sys::Oid) -> ! {
     // SAFETY: a syscache-backed name lookup.
     let name = unsafe {
         let n = pg_sys::get_func_name(fn_oid);
-        if n.is_null() { "?".to_string() } else { std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned() }
+        if n.is_null() {
+            "?".to_string()
+        } else {
+            std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned()
+        }
     };
     pgrx::pg_sys::panic::ErrorReport::new(
         pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

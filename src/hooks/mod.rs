@@ -11,6 +11,34 @@
 //! leaves nothing behind. Everything that allocates (rules, findings, SPI) runs in functions
 //! that have returned before the call.
 
+// PostgreSQL's own implementations, for when no other library set the hook before us (no Citus:
+// the test double). Declared directly, not through pgrx's guarded wrappers, which would turn an
+// ERROR raised under them into a Rust panic and raise it again rebuilt (or, from a hook that has
+// no pgrx guard, abort the backend).
+mod standard {
+    use pgrx::pg_sys;
+    unsafe extern "C-unwind" {
+        pub fn standard_planner(
+            parse: *mut pg_sys::Query,
+            query_string: *const std::ffi::c_char,
+            cursor_options: i32,
+            bound_params: pg_sys::ParamListInfo,
+        ) -> *mut pg_sys::PlannedStmt;
+        pub fn standard_ExecutorStart(query_desc: *mut pg_sys::QueryDesc, eflags: i32);
+        #[allow(clippy::too_many_arguments)]
+        pub fn standard_ProcessUtility(
+            pstmt: *mut pg_sys::PlannedStmt,
+            query_string: *const std::ffi::c_char,
+            read_only_tree: bool,
+            context: pg_sys::ProcessUtilityContext::Type,
+            params: pg_sys::ParamListInfo,
+            query_env: *mut pg_sys::QueryEnvironment,
+            dest: *mut pg_sys::DestReceiver,
+            qc: *mut pg_sys::QueryCompletion,
+        );
+    }
+}
+
 mod executor;
 mod fmgr;
 mod planner;

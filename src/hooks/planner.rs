@@ -20,7 +20,10 @@ pub fn init() {
     }
 }
 
-#[pg_guard]
+/// No pgrx guard here: this runs for every planned query, and only its slow path (a query that
+/// calls a function not built into PostgreSQL) needs one; that lives in [`route`]. What runs
+/// here reads settings, walks the tree (calls::candidate_calls: no panic, no value with a
+/// destructor) and chains.
 unsafe extern "C-unwind" fn sidecar_planner(
     parse: *mut pg_sys::Query,
     query_string: *const c_char,
@@ -30,15 +33,29 @@ unsafe extern "C-unwind" fn sidecar_planner(
     // Nothing at all in mode off or on Citus's internal connections; otherwise a walk that
     // looks at the catalog only when the query calls a function not built into PostgreSQL.
     if gucs::mode() != sidecar_rules::Mode::Off && !catalog::internal_backend() {
-        // SAFETY: `parse` is the planner's own tree; we only swap function OIDs/args in place.
-        unsafe { calls::route_watched_calls(parse) };
+        // SAFETY: `parse` is the planner's own tree.
+        let candidates = unsafe { calls::candidate_calls(parse) };
+        if !candidates.is_null() {
+            // SAFETY: as above; route() swaps function OIDs/args in place.
+            unsafe { route(candidates) };
+        }
     }
     // SAFETY: copying the saved pointer. No value with a destructor is alive in this frame, so
     // an ERROR's longjmp out of Citus's planner passes it untouched (see hooks/mod.rs).
     unsafe {
         match PREV_PLANNER {
             Some(prev) => prev(parse, query_string, cursor_options, bound_params),
-            None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
+            None => {
+                super::standard::standard_planner(parse, query_string, cursor_options, bound_params)
+            }
         }
     }
+}
+
+/// The planner hook's slow path, guarded: classify the candidates (catalog lookups) and route the
+/// watched ones.
+#[pg_guard]
+unsafe extern "C-unwind" fn route(candidates: *mut pg_sys::List) {
+    // SAFETY: FuncExprs of the Query being planned.
+    unsafe { calls::route_watched_calls(candidates) };
 }

@@ -31,6 +31,9 @@ enum Change {
 }
 
 /// Cheap: a tag compare, and a strcmp only for SET-like statements.
+///
+/// # Safety
+/// `pstmt` is the PlannedStmt PostgreSQL passes to ProcessUtility.
 unsafe fn shard_count_change(pstmt: *mut pg_sys::PlannedStmt) -> Option<Change> {
     // SAFETY: pstmt is the utility statement PostgreSQL passes to the hook.
     unsafe {
@@ -49,7 +52,9 @@ unsafe fn shard_count_change(pstmt: *mut pg_sys::PlannedStmt) -> Option<Change> 
                     return None;
                 }
                 Some(Change::Session(match (*set).kind {
-                    pg_sys::VariableSetKind::VAR_SET_VALUE if (*set).is_local => "SET LOCAL citus.shard_count",
+                    pg_sys::VariableSetKind::VAR_SET_VALUE if (*set).is_local => {
+                        "SET LOCAL citus.shard_count"
+                    }
                     pg_sys::VariableSetKind::VAR_SET_VALUE => "SET citus.shard_count",
                     _ => "RESET citus.shard_count",
                 }))
@@ -60,7 +65,10 @@ unsafe fn shard_count_change(pstmt: *mut pg_sys::PlannedStmt) -> Option<Change> 
             }
             pg_sys::NodeTag::T_AlterDatabaseSetStmt => {
                 let set = (*(stmt as *mut pg_sys::AlterDatabaseSetStmt)).setstmt;
-                names_it(set).then_some(Change::Value("ALTER DATABASE ... SET citus.shard_count", set))
+                names_it(set).then_some(Change::Value(
+                    "ALTER DATABASE ... SET citus.shard_count",
+                    set,
+                ))
             }
             pg_sys::NodeTag::T_AlterSystemStmt => {
                 let set = (*(stmt as *mut pg_sys::AlterSystemStmt)).setstmt;
@@ -86,6 +94,9 @@ fn warn_about(value: Option<String>, how: &str) {
 const CITUS_DDL_PROPAGATION: &CStr = c"citus.enable_ddl_propagation";
 
 /// CREATE EXTENSION / ALTER EXTENSION / DROP EXTENSION of "citus-sidecar".
+///
+/// # Safety
+/// `pstmt` is the PlannedStmt PostgreSQL passes to ProcessUtility.
 unsafe fn own_extension_statement(pstmt: *mut pg_sys::PlannedStmt) -> bool {
     const OURS: &[u8] = b"citus-sidecar";
     // SAFETY: casts follow the node tag.
@@ -96,15 +107,20 @@ unsafe fn own_extension_statement(pstmt: *mut pg_sys::PlannedStmt) -> bool {
         }
         let named = |p: *const c_char| !p.is_null() && CStr::from_ptr(p).to_bytes() == OURS;
         match (*stmt).type_ {
-            pg_sys::NodeTag::T_CreateExtensionStmt => named((*(stmt as *mut pg_sys::CreateExtensionStmt)).extname),
-            pg_sys::NodeTag::T_AlterExtensionStmt => named((*(stmt as *mut pg_sys::AlterExtensionStmt)).extname),
+            pg_sys::NodeTag::T_CreateExtensionStmt => {
+                named((*(stmt as *mut pg_sys::CreateExtensionStmt)).extname)
+            }
+            pg_sys::NodeTag::T_AlterExtensionStmt => {
+                named((*(stmt as *mut pg_sys::AlterExtensionStmt)).extname)
+            }
             pg_sys::NodeTag::T_AlterExtensionContentsStmt => {
                 named((*(stmt as *mut pg_sys::AlterExtensionContentsStmt)).extname)
             }
             pg_sys::NodeTag::T_DropStmt => {
                 let d = stmt as *mut pg_sys::DropStmt;
                 (*d).removeType == pg_sys::ObjectType::OBJECT_EXTENSION
-                    && statements::ptr_list::<pg_sys::String>((*d).objects).any(|s| named((*s).sval))
+                    && statements::ptr_list::<pg_sys::String>((*d).objects)
+                        .any(|s| named((*s).sval))
             }
             _ => false,
         }
@@ -112,6 +128,9 @@ unsafe fn own_extension_statement(pstmt: *mut pg_sys::PlannedStmt) -> bool {
 }
 
 /// Is Citus loaded here (its setting exists) and propagating DDL right now?
+///
+/// # Safety
+/// Call it in a backend with GUCs initialised (any hook).
 unsafe fn turn_off_propagation() -> bool {
     // SAFETY: GetConfigOption with missing_ok returns NULL for an unknown setting.
     let v = unsafe { pg_sys::GetConfigOption(CITUS_DDL_PROPAGATION.as_ptr(), true, false) };
@@ -121,7 +140,10 @@ unsafe fn turn_off_propagation() -> bool {
 fn guard_active() -> bool {
     // SAFETY: reading backend state.
     let aborted = unsafe { pg_sys::IsAbortedTransactionBlockState() };
-    !aborted && crate::gucs::mode() != sidecar_rules::Mode::Off && !catalog::internal_backend() && catalog::is_active()
+    !aborted
+        && crate::gucs::mode() != sidecar_rules::Mode::Off
+        && !catalog::internal_backend()
+        && catalog::is_active()
 }
 
 #[pg_guard]
@@ -167,7 +189,11 @@ unsafe extern "C-unwind" fn sidecar_utility(
     // citus.enable_ddl_propagation is off; it is turned off for this one statement.
     // SAFETY: as above.
     let nest = unsafe { own_extension_statement(pstmt) && turn_off_propagation() };
-    let nest_level = if nest { unsafe { pg_sys::NewGUCNestLevel() } } else { 0 };
+    let nest_level = if nest {
+        unsafe { pg_sys::NewGUCNestLevel() }
+    } else {
+        0
+    };
     if nest {
         // SAFETY: a GUC set at the new nesting level, undone by AtEOXact_GUC below or by the
         // transaction's abort.
@@ -189,8 +215,17 @@ unsafe extern "C-unwind" fn sidecar_utility(
     // passes it untouched (see hooks/mod.rs).
     unsafe {
         match PREV_UTILITY {
-            Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
-            None => pg_sys::standard_ProcessUtility(
+            Some(prev) => prev(
+                pstmt,
+                query_string,
+                read_only_tree,
+                context,
+                params,
+                query_env,
+                dest,
+                qc,
+            ),
+            None => super::standard::standard_ProcessUtility(
                 pstmt,
                 query_string,
                 read_only_tree,
