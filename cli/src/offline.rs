@@ -940,6 +940,15 @@ pub fn check(original: &str, snap: &CatalogSnapshot) -> Result<Vec<Row>, FileErr
             statements.push((i, st));
         }
     }
+    // check_ddl asks the server for the RESET value of a setting the rules follow
+    // (GetConfigOptionResetString), which raises when the server has no such setting (no Citus).
+    for (_, st) in &statements {
+        if let Statement::Set { name, value: None } = st {
+            if ONE_VALUE_SETTINGS.contains(&name.as_str()) && !snap.reset_values.contains_key(name) {
+                return Err(FileError::plain(format!("unrecognized configuration parameter \"{name}\"")));
+            }
+        }
+    }
     let mut catalog = SnapshotCatalog::new(snap);
     let outcomes = check_script(
         &statements,
