@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test tier and ends with one summary line. This is what .ci/run calls.
-#   tier 1: the pgrx-free rules (plain cargo test)
+#   tier 1: the pgrx-free rules and the command-line tool's unit tests (plain cargo test)
 #   then, for each PostgreSQL major (Debian's 15 and the wheel's 18, see scripts/setup.sh;
 #   PG_CONFIGS="..." overrides the list):
 #   build:  the extension for that major (debug), installed into it
 #   tier 2: that PostgreSQL + citus-sidecar + the Citus TEST DOUBLE, golden SQL tests
 #   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed in that
 #           PostgreSQL, otherwise "SKIPPED: Citus not installed"
+#   cli:    the command-line tool against a tier-2 server and a tier-3 cluster (tests/cli.sh)
 # Set-up (apt packages, PostgreSQL 18, cargo-pgrx, pgrx init, the postgres OS user) runs first
 # and is idempotent. Exits non-zero if anything failed.
 set -uo pipefail
@@ -16,7 +17,7 @@ start=$(date +%s)
 passed=0; failed=0; skipped=0
 tally() {   # tally LOG: adds the "N passed, M failed[, K skipped]" line of a tier
     local line
-    line="$(grep -E '^tier[0-9]: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)"
+    line="$(grep -E '^(tier[0-9]|cli): [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)"
     if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
     passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
     failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
@@ -28,8 +29,8 @@ logs="$(mktemp -d)"
 echo "== set-up"
 scripts/setup.sh || { echo "set-up failed"; echo "summary: 0 passed, 1 failed"; exit 1; }
 
-echo "== tier 1: rules (cargo test -p sidecar-rules)"
-if cargo test -q -p sidecar-rules 2>&1 | tee "$logs/t1"; then :; fi
+echo "== tier 1: rules and the command-line tool (cargo test -p sidecar-rules -p citus-sidecar-cli)"
+if cargo test -q -p sidecar-rules -p citus-sidecar-cli 2>&1 | tee "$logs/t1"; then :; fi
 t1_pass=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^passed;?$/) p+=$(i-1)} END {print p+0}' "$logs/t1")
 t1_fail=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^failed;?$/) f+=$(i-1)} END {print f+0}' "$logs/t1")
 grep -q '^test result:' "$logs/t1" || t1_pass=""
@@ -48,6 +49,8 @@ for pgc in $PG_CONFIGS; do
     PG_CONFIG="$pgc" tests/tier2.sh 2>&1 | tee "$logs/t2"; tally "$logs/t2"
     echo "== $ver: tier 3 (real Citus cluster)"
     PG_CONFIG="$pgc" tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
+    echo "== $ver: the command-line tool (tier-2 server, tier-3 cluster)"
+    PG_CONFIG="$pgc" tests/cli.sh 2>&1 | tee "$logs/tc"; tally "$logs/tc"
 done
 
 echo "== done in $(( $(date +%s) - start )) s"
