@@ -944,8 +944,11 @@ pub fn check(original: &str, snap: &CatalogSnapshot) -> Result<Vec<Row>, FileErr
     // (GetConfigOptionResetString), which raises when the server has no such setting (no Citus).
     for (_, st) in &statements {
         if let Statement::Set { name, value: None } = st {
-            if ONE_VALUE_SETTINGS.contains(&name.as_str()) && !snap.reset_values.contains_key(name) {
-                return Err(FileError::plain(format!("unrecognized configuration parameter \"{name}\"")));
+            if ONE_VALUE_SETTINGS.contains(&name.as_str()) && !snap.reset_values.contains_key(name)
+            {
+                return Err(FileError::plain(format!(
+                    "unrecognized configuration parameter \"{name}\""
+                )));
             }
         }
     }
@@ -1006,7 +1009,11 @@ mod tests {
     fn statements_start_where_each_parser_starts_them() {
         let sql = "SET a = 1;\n-- why\n;/* c; */ SELECT 1;";
         let first = sql.find("SELECT").unwrap();
-        assert_eq!(start_after_semicolon(sql, 9, first), 19, "after the last ';', not the one in the comment");
+        assert_eq!(
+            start_after_semicolon(sql, 9, first),
+            19,
+            "after the last ';', not the one in the comment"
+        );
         assert_eq!(start_after_semicolon(sql, 0, 0), 0);
         assert_eq!(start_after_semicolon("  -- x;\nSELECT 1", 0, 8), 0);
     }
