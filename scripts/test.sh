@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test tier and ends with one summary line. This is what .ci/run calls.
-#   tier 1: the pgrx-free rules (plain cargo test)
+#   tier 1: the pgrx-free rules and the command-line tool's unit tests (plain cargo test)
 #   then, for each PostgreSQL major (Debian's 15 and the wheel's 18, see scripts/setup.sh;
 #   PG_CONFIGS="..." overrides the list):
 #   build:  the extension for that major (debug), installed into it
@@ -9,6 +9,7 @@
 #           through check_ddl; the server must live through all of them
 #   tier 3: a real Citus cluster (coordinator + 2 workers) where citus.so is installed in that
 #           PostgreSQL, otherwise "SKIPPED: Citus not installed"
+#   cli:    the command-line tool against a tier-2 server and a tier-3 cluster (tests/cli.sh)
 #   upgrade (PostgreSQL 15, where 0.1.0 exists): ALTER EXTENSION UPDATE from 0.1.0's SQL,
 #           built from this repository's history, equals a fresh install and keeps the data
 # Set-up (apt packages, PostgreSQL 18, cargo-pgrx, pgrx init, the postgres OS user) runs first
@@ -32,8 +33,8 @@ logs="$(mktemp -d)"
 echo "== set-up"
 scripts/setup.sh || { echo "set-up failed"; echo "summary: 0 passed, 1 failed"; exit 1; }
 
-echo "== tier 1: rules (cargo test -p sidecar-rules)"
-if cargo test -q -p sidecar-rules 2>&1 | tee "$logs/t1"; then :; fi
+echo "== tier 1: rules and the command-line tool (cargo test -p sidecar-rules -p citus-sidecar-cli)"
+if cargo test -q -p sidecar-rules -p citus-sidecar-cli 2>&1 | tee "$logs/t1"; then :; fi
 t1_pass=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^passed;?$/) p+=$(i-1)} END {print p+0}' "$logs/t1")
 t1_fail=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^failed;?$/) f+=$(i-1)} END {print f+0}' "$logs/t1")
 grep -q '^test result:' "$logs/t1" || t1_pass=""
@@ -54,6 +55,8 @@ for pgc in $PG_CONFIGS; do
     PG_CONFIG="$pgc" ROBUSTNESS_SECONDS="$ROBUSTNESS_SECONDS" tests/robustness.sh 2>&1 | tee "$logs/rb"; tally "$logs/rb"
     echo "== $ver: tier 3 (real Citus cluster)"
     PG_CONFIG="$pgc" tests/tier3.sh 2>&1 | tee "$logs/t3"; tally "$logs/t3"
+    echo "== $ver: the command-line tool (tier-2 server, tier-3 cluster)"
+    PG_CONFIG="$pgc" tests/cli.sh 2>&1 | tee "$logs/tc"; tally "$logs/tc"
     if [ "$("$pgc" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" = 15 ]; then
         echo "== $ver: the upgrade from 0.1.0 (built from this repository's history)"
         PG_CONFIG="$pgc" tests/upgrade.sh 2>&1 | tee "$logs/up"; tally "$logs/up"

@@ -60,6 +60,12 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'allow_once_wrapper';
 
+-- 0.2.0: what check_ddl reads from the catalog, for the command-line tool's offline checks
+CREATE OR REPLACE FUNCTION "catalog_snapshot"() RETURNS json
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'catalog_snapshot_wrapper';
+
 CREATE OR REPLACE FUNCTION "check_ddl"(
 	"sql" TEXT
 ) RETURNS TABLE (

@@ -39,7 +39,7 @@ SELECT coalesce((SELECT split_part(extversion, '.', 1)::int FROM pg_catalog.pg_e
 
 /// The table, whether it has a key for logical replication, its colocation group and
 /// siblings, its current distribution column, its primary key. $1 = table oid.
-const TABLE_SQL: &str = r#"
+pub(crate) const TABLE_SQL: &str = r#"
 SELECT c.oid::regclass::text,
        (c.relreplident = 'f'
         OR (c.relreplident = 'i' AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident))
@@ -60,7 +60,7 @@ SELECT c.oid::regclass::text,
 
 /// A column: type, collation, NOT NULL (a validated NOT NULL, or in the primary key).
 /// $1 = table oid, $2 = name.
-const COLUMN_SQL: &str = r#"
+pub(crate) const COLUMN_SQL: &str = r#"
 SELECT a.attname::text,
        a.atttypid,
        a.attcollation::int8,

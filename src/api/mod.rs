@@ -9,6 +9,7 @@ mod operations;
 pub(crate) use consistency::on_all_nodes;
 mod guard;
 mod rules;
+mod snapshot;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);

@@ -2,6 +2,7 @@
 //! from the parse tree of a distribution call. Nothing here knows about PostgreSQL types.
 
 /// The distribution column a call names, as the catalog describes it.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnFacts {
     pub name: String,
@@ -28,6 +29,7 @@ pub struct ColumnFacts {
 }
 
 /// The table a call names.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableFacts {
     /// As `regclass::text` prints it (qualified when not on the search path).
@@ -50,6 +52,7 @@ pub struct TableFacts {
 }
 
 /// One row of pg_dist_colocation for a hash-distributed group, with the tables in it.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColocationGroup {
     pub id: u32,
@@ -66,6 +69,7 @@ pub struct ColocationGroup {
 }
 
 /// What the cluster looks like right now.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cluster {
     pub groups: Vec<ColocationGroup>,
@@ -79,6 +83,7 @@ pub struct Cluster {
 pub const ASSUMED_CITUS_MAJOR: u32 = 13;
 
 /// The session's effective Citus settings when the call runs.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     pub shard_count: i32,

@@ -22,6 +22,7 @@ pub mod prepared;
 pub mod psql;
 pub mod record;
 pub mod script;
+pub mod snapshot;
 pub mod tenants;
 
 #[cfg(test)]

@@ -1,0 +1,20 @@
+-- Named and positional arguments, casts, qualified names, calls inside queries.
+CREATE TABLE a (k bigint PRIMARY KEY); CREATE TABLE b (k bigint PRIMARY KEY); CREATE TABLE c (k text PRIMARY KEY);
+SELECT create_distributed_table('a', 'k', 'hash', 'default', 16);
+SELECT pg_catalog.create_distributed_table(table_name := 'b', distribution_column := 'k', shard_count => '24'::int);
+SELECT * FROM create_distributed_table(distribution_column => 'k', table_name => 'c', colocate_with => 'none');
+WITH x AS (SELECT create_distributed_table('visits', 'user_id')) SELECT * FROM x;
+SELECT create_distributed_table('users', 'name', shard_count => '0x30');
+SELECT create_distributed_table_concurrently(table_name => 'a', distribution_column => 'k', shard_count => 0);
+SELECT alter_distributed_table('users', shard_count => 48);
+SELECT alter_distributed_table('users', shard_count => 48, cascade_to_colocated => true);
+SELECT undistribute_table('users');
+SELECT update_distributed_table_colocation('visits', colocate_with => 'users');
+SELECT create_distributed_table(t.name, 'k') FROM (VALUES ('a')) AS t(name);
+SELECT create_distributed_table('a', 'k', bogus => 1);
+SELECT create_distributed_table('a', 'k', 'hash', 'default', 16, 'extra');
+SELECT create_distributed_table(NULL, 'k');
+SELECT undistribute_table(NULL);
+SELECT create_distributed_table('"app"."Accounts"', 'account_id');
+SELECT create_distributed_table('app.accounts', 'account_id');
+SELECT create_distributed_table('no_such_table', 'id');
