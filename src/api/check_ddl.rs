@@ -14,7 +14,7 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 use sidecar_rules::call::{Catalog, CitusFunction, RelationRef};
 use sidecar_rules::finding::Severity;
 use sidecar_rules::pgvalue::parse_qualified_name;
-use sidecar_rules::psql::{blank_client_side, Blanked};
+use sidecar_rules::psql::{blank_client_side, leading_noise, Blanked};
 use sidecar_rules::script::{
     check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptCatalog, ScriptColumn,
     ScriptTable, Statement,
@@ -342,13 +342,6 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
     use sidecar_rules::metadata::StatementKind as K;
     // SAFETY: casts follow the node tag.
     unsafe {
-        let relations = |kind: K, rv: *mut pg_sys::RangeVar| Statement::Relations {
-            kind,
-            relations: target_of(rv)
-                .map(|t| (t.schema, t.name))
-                .into_iter()
-                .collect(),
-        };
         let with_calls =
             |mut v: Vec<Statement>, n: *mut pg_sys::Node| -> Result<Vec<Statement>, ()> {
                 let calls = calls_in(n)?;
@@ -396,35 +389,9 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
                     .into_iter()
                     .collect()
             }
-            T_SelectStmt => with_calls(vec![], node)?,
-            T_InsertStmt => with_calls(
-                vec![relations(
-                    K::Insert,
-                    (*(node as *mut pg_sys::InsertStmt)).relation,
-                )],
-                node,
-            )?,
-            T_UpdateStmt => with_calls(
-                vec![relations(
-                    K::Update,
-                    (*(node as *mut pg_sys::UpdateStmt)).relation,
-                )],
-                node,
-            )?,
-            T_DeleteStmt => with_calls(
-                vec![relations(
-                    K::Delete,
-                    (*(node as *mut pg_sys::DeleteStmt)).relation,
-                )],
-                node,
-            )?,
-            T_MergeStmt => with_calls(
-                vec![relations(
-                    K::Merge,
-                    (*(node as *mut pg_sys::MergeStmt)).relation,
-                )],
-                node,
-            )?,
+            T_SelectStmt | T_InsertStmt | T_UpdateStmt | T_DeleteStmt | T_MergeStmt => {
+                with_calls(writes(node, 0)?, node)?
+            }
             // Statements that run a query: its calls run too.
             T_ExplainStmt => convert((*(node as *mut pg_sys::ExplainStmt)).query)?,
             T_PrepareStmt => convert((*(node as *mut pg_sys::PrepareStmt)).query)?,
@@ -457,6 +424,91 @@ unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
     }
 }
 
+/// The relations a query statement writes: its own target and those of its data-modifying
+/// CTEs (`WITH d AS (DELETE FROM pg_dist_placement ...) SELECT ...` edits the metadata as surely
+/// as the DELETE alone). Err: nested too deeply to walk.
+///
+/// # Safety
+/// `node` is a raw SELECT, INSERT, UPDATE, DELETE or MERGE statement (anything else: none).
+unsafe fn writes(node: *mut pg_sys::Node, depth: usize) -> Result<Vec<Statement>, ()> {
+    use pg_sys::NodeTag::*;
+    use sidecar_rules::metadata::StatementKind as K;
+    if depth > 64 || stack_nearly_full() {
+        return Err(());
+    }
+    // SAFETY: casts follow the node tag.
+    unsafe {
+        let (kind, relation, with, select) = match tag(node) {
+            T_SelectStmt => {
+                let s = node as *mut pg_sys::SelectStmt;
+                (
+                    None,
+                    std::ptr::null_mut(),
+                    (*s).withClause,
+                    std::ptr::null_mut(),
+                )
+            }
+            T_InsertStmt => {
+                let s = node as *mut pg_sys::InsertStmt;
+                (
+                    Some(K::Insert),
+                    (*s).relation,
+                    (*s).withClause,
+                    (*s).selectStmt,
+                )
+            }
+            T_UpdateStmt => {
+                let s = node as *mut pg_sys::UpdateStmt;
+                (
+                    Some(K::Update),
+                    (*s).relation,
+                    (*s).withClause,
+                    std::ptr::null_mut(),
+                )
+            }
+            T_DeleteStmt => {
+                let s = node as *mut pg_sys::DeleteStmt;
+                (
+                    Some(K::Delete),
+                    (*s).relation,
+                    (*s).withClause,
+                    std::ptr::null_mut(),
+                )
+            }
+            T_MergeStmt => {
+                let s = node as *mut pg_sys::MergeStmt;
+                (
+                    Some(K::Merge),
+                    (*s).relation,
+                    (*s).withClause,
+                    std::ptr::null_mut(),
+                )
+            }
+            _ => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        if let Some(kind) = kind {
+            out.push(Statement::Relations {
+                kind,
+                relations: target_of(relation)
+                    .map(|t| (t.schema, t.name))
+                    .into_iter()
+                    .collect(),
+            });
+        }
+        if !with.is_null() {
+            for cte in ptr_list::<pg_sys::CommonTableExpr>((*with).ctes) {
+                out.extend(writes((*cte).ctequery, depth + 1)?);
+            }
+        }
+        // INSERT INTO t WITH d AS (DELETE ...) SELECT ...: the WITH of the SELECT part.
+        if !select.is_null() {
+            out.extend(writes(select, depth + 1)?);
+        }
+        Ok(out)
+    }
+}
+
 /// check_ddl's catalog: the live catalog, each table read once per script (nothing runs, so
 /// it cannot change).
 #[derive(Default)]
@@ -485,11 +537,15 @@ impl Catalog for DdlCatalog {
 impl ScriptCatalog for DdlCatalog {
     fn reset_value(&mut self, setting: &str) -> Option<String> {
         let c = CString::new(setting).ok()?;
-        // SAFETY: returns a GUC-owned string or NULL (missing settings: NULL, no error).
-        unsafe {
-            let v = pg_sys::GetConfigOptionResetString(c.as_ptr());
-            cstr(v)
-        }
+        // GetConfigOptionResetString raises for a setting that does not exist here (Citus's,
+        // on a server where a name is misspelt) or one the user may not read: that is "no
+        // value known", never an error of check_ddl's.
+        PgTryBuilder::new(|| {
+            // SAFETY: returns a GUC-owned string or NULL, or raises (caught below).
+            unsafe { cstr(pg_sys::GetConfigOptionResetString(c.as_ptr())) }
+        })
+        .catch_others(|_| None)
+        .execute()
     }
 }
 
@@ -712,9 +768,13 @@ fn check_ddl(
             (start + len).min(sql.len())
         };
         let start = start.min(end);
-        let lead = sql[start..end].len() - sql[start..end].trim_start().len();
+        let lead = leading_noise(&sql[start..end]);
         texts.push((
-            original.get(start..end).unwrap_or("").trim().to_string(),
+            original
+                .get(start + lead..end)
+                .unwrap_or("")
+                .trim()
+                .to_string(),
             positions.at(start + lead),
         ));
         // SAFETY: a statement node from raw_parser.

@@ -9,7 +9,8 @@ use std::ffi::{CStr, CString};
 
 use pgrx::prelude::*;
 use sidecar_rules::snapshot::{
-    CatalogSnapshot, SnapshotCollation, SnapshotColumn, SnapshotTable, SnapshotType, FORMAT, VERSION,
+    CatalogSnapshot, SnapshotCollation, SnapshotColumn, SnapshotTable, SnapshotType, FORMAT,
+    VERSION,
 };
 
 use crate::facts;
@@ -163,12 +164,17 @@ fn catalog_snapshot() -> pgrx::Json {
         format: FORMAT.into(),
         version: VERSION,
         producer: format!("citus-sidecar {}", env!("CARGO_PKG_VERSION")),
-        server_version_num: one("SELECT current_setting('server_version_num')", "server_version_num")
-            .parse()
-            .unwrap_or(0),
-        citus_version: Spi::get_one::<String>("SELECT extversion::text FROM pg_extension WHERE extname = 'citus'")
-            .ok()
-            .flatten(),
+        server_version_num: one(
+            "SELECT current_setting('server_version_num')",
+            "server_version_num",
+        )
+        .parse()
+        .unwrap_or(0),
+        citus_version: Spi::get_one::<String>(
+            "SELECT extversion::text FROM pg_extension WHERE extname = 'citus'",
+        )
+        .ok()
+        .flatten(),
         database: one("SELECT current_database()::text", "the database"),
         taken_at: one("SELECT now()::text", "the time"),
         settings: facts::settings(),

@@ -21,33 +21,28 @@ pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
     let bytes = script.as_bytes();
     let mut i = 0;
     let mut stmt_start = 0;
-    let mut at_line_start = true;
     let line_of = |pos: usize| bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
     while i < bytes.len() {
         let b = bytes[i];
-        // A backslash line where a new statement could start: a meta-command.
-        if at_line_start && only_space(&bytes[stmt_start..i]) {
-            let mut j = i;
-            while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
-                j += 1;
-            }
-            if j < bytes.len() && bytes[j] == b'\\' {
-                let end = line_end(bytes, j);
-                blanked.push(Blanked::MetaCommand {
-                    line: line_of(j),
-                    text: String::from_utf8_lossy(&bytes[j..end]).trim().to_string(),
-                });
-                blank(&mut out, j, end);
-                i = end;
-                stmt_start = end;
-                continue;
-            }
-        }
-        at_line_start = false;
         match b {
-            b'\n' => {
-                at_line_start = true;
-                i += 1;
+            b'\\' => {
+                // Outside quotes and comments a backslash is never SQL (no operator has one);
+                // psql reads it as a meta-command up to the end of the line, wherever it stands:
+                // at the start of a line, after a comment, or inside a statement that continues
+                // on the next line. `\g` and its kin (\gset, \gx, \gexec, \gdesc) also end
+                // the statement, as `;` would.
+                let end = line_end(bytes, i);
+                let text = String::from_utf8_lossy(&bytes[i..end]).trim().to_string();
+                blank(&mut out, i, end);
+                if bytes.get(i + 1) == Some(&b'g') {
+                    out[i] = b';';
+                    stmt_start = end;
+                }
+                blanked.push(Blanked::MetaCommand {
+                    line: line_of(i),
+                    text,
+                });
+                i = end;
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 i = line_end(bytes, i);
@@ -112,10 +107,6 @@ pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
         }
     }
     (String::from_utf8(out).unwrap_or_default(), blanked)
-}
-
-fn only_space(b: &[u8]) -> bool {
-    b.iter().all(|c| c.is_ascii_whitespace())
 }
 
 fn is_ident(b: u8) -> bool {
@@ -201,6 +192,26 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .map(|p| from + p)
 }
 
+/// The byte offset in `sql` where its first token starts: whitespace, `--` comments and (nested)
+/// `/* */` comments skipped. PostgreSQL's parser counts a statement from the end of the one before
+/// it, comments included; a person counts from its first word.
+pub fn leading_noise(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if b[i..].starts_with(b"--") {
+            i = line_end(b, i);
+        } else if b[i..].starts_with(b"/*") {
+            i = block_comment_end(b, i);
+        } else {
+            return i.min(b.len());
+        }
+    }
+}
+
 /// `COPY ... FROM STDIN` (any case, any options), comments aside.
 fn is_copy_from_stdin(stmt: &str) -> bool {
     let words: Vec<String> = stmt
@@ -259,6 +270,37 @@ mod tests {
                 "{script}"
             );
         }
+    }
+
+    #[test]
+    fn meta_commands_after_comments_and_inside_statements_are_blanked() {
+        let script = "-- set up\n\\set ON_ERROR_STOP on\n/* x */ \\timing\nSELECT\n\\echo mid\n1;\nSELECT 2 \\gset\nSELECT 3;\n";
+        let (sql, blanked) = blank_client_side(script);
+        assert_eq!(sql.len(), script.len());
+        assert_eq!(
+            sql,
+            "-- set up\n                     \n/* x */        \nSELECT\n         \n1;\nSELECT 2 ;    \nSELECT 3;\n"
+        );
+        let lines: Vec<usize> = blanked
+            .iter()
+            .map(|b| match b {
+                Blanked::MetaCommand { line, .. } => *line,
+                Blanked::CopyData { first_line, .. } => *first_line,
+            })
+            .collect();
+        assert_eq!(lines, vec![2, 3, 5, 7]);
+    }
+
+    #[test]
+    fn a_statement_starts_at_its_first_word() {
+        assert_eq!(leading_noise("  SELECT 1"), 2);
+        assert_eq!(
+            leading_noise("\n-- why\n/* a /* nested */ b */\n  SELECT 1"),
+            33
+        );
+        assert_eq!(leading_noise("-- only a comment"), 17);
+        assert_eq!(leading_noise("/* unterminated"), 15);
+        assert_eq!(leading_noise(""), 0);
     }
 
     #[test]

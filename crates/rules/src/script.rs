@@ -258,6 +258,14 @@ pub fn check_script(
         let mut push = |o: Outcome| out.push((i, o));
         match st {
             Statement::Set { name, value } => {
+                // Only the settings the simulation follows: any other name (a typo, a setting
+                // of an extension not loaded here) is not the catalog's business.
+                if !matches!(
+                    name.as_str(),
+                    "citus.shard_count" | "citus.shard_replication_factor"
+                ) {
+                    continue;
+                }
                 let value = match value {
                     Some(v) => Some(v.clone()),
                     None => catalog.reset_value(name),

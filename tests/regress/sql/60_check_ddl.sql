@@ -44,6 +44,27 @@ SELECT statement, rule_id, message FROM citus_sidecar.check_ddl($$
     SELECT create_distributed_table('b', 'k', shard_count => 32);
 $$);
 
+-- a statement's line and column are those of its first word, not of the comment above it;
+-- a psql meta-command after a comment or inside a statement is skipped, not a syntax error;
+-- RESET of a setting this server does not know is no error
+SELECT statement, line, col, rule_id, severity FROM citus_sidecar.check_ddl($$
+-- move orders onto 48 shards
+/* reviewed */ SET citus.shard_count = 48;
+-- then
+CREATE TABLE orders_b (user_id bigint);
+\set ON_ERROR_STOP on
+SELECT create_distributed_table('orders_b', 'user_id')
+\gset
+RESET no_such_extension.setting;
+RESET citus.shard_count;
+$$) ORDER BY line, col, rule_id;
+
+-- a data-modifying CTE edits the metadata as surely as the statement alone
+SELECT statement, rule_id, severity FROM citus_sidecar.check_ddl($$
+WITH gone AS (DELETE FROM pg_dist_placement WHERE shardid = 1 RETURNING *) SELECT count(*) FROM gone;
+INSERT INTO users_log WITH d AS (UPDATE pg_catalog.pg_dist_partition SET repmodel = 's' RETURNING 1) SELECT 1 FROM d;
+$$) ORDER BY 1, 2;
+
 -- bad input: a clear error or a clear finding, never a crash
 \pset format aligned
 SELECT * FROM citus_sidecar.check_ddl(NULL);
