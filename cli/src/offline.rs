@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use pg_query::protobuf::{self, a_const, node::Node as N, Node};
 use sidecar_rules::finding::Severity;
 use sidecar_rules::metadata::StatementKind as K;
-use sidecar_rules::psql::{blank_client_side, Blanked};
+use sidecar_rules::psql::{blank_client_side, leading_noise, Blanked};
 use sidecar_rules::script::{
     check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptColumn, ScriptTable, Statement,
 };
@@ -19,11 +19,6 @@ use sidecar_rules::CitusFunction;
 
 use crate::catalog::SnapshotCatalog;
 use crate::finding::{FileError, Row};
-
-/// The first server version whose parser starts a statement at its first token; before 18, a
-/// statement after the first starts right after the `;` that ends the one before it (comments
-/// and blank lines in between belong to it), and the first at offset 0.
-const FIRST_TOKEN_STARTS: u32 = 180000;
 
 /// Line and column numbers of byte offsets (check_ddl's `Positions`).
 pub struct Positions<'a> {
@@ -136,44 +131,6 @@ fn parse(sql: &str, original: &str) -> Result<Vec<(Node, usize, usize)>, FileErr
             Err(FileError::syntax(message, line, col, original))
         }
     }
-}
-
-/// Where the statement at `first_token` starts for a parser before PostgreSQL 18: right after
-/// the last `;` between `from` (the end of the statement before) and it, or `from` when there
-/// is none (the first statement: offset 0). Only whitespace, comments and `;` lie in between.
-fn start_after_semicolon(sql: &str, from: usize, first_token: usize) -> usize {
-    let b = sql.as_bytes();
-    let mut start = from;
-    let mut i = from;
-    while i < first_token.min(b.len()) {
-        if b[i] == b';' {
-            start = i + 1;
-            i += 1;
-        } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            let mut depth = 0;
-            while i + 1 < b.len() {
-                if b[i] == b'/' && b[i + 1] == b'*' {
-                    depth += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b[i + 1] == b'/' {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-        } else {
-            i += 1;
-        }
-    }
-    start
 }
 
 fn strings(list: &[Node]) -> Vec<String> {
@@ -827,13 +784,45 @@ fn set_value(name: &str, args: &[Node]) -> Result<Option<String>, FileError> {
 }
 
 /// check_ddl's `convert`: one raw statement as the rules' owned values.
+/// The relations a query statement writes: its own target and those of its data-modifying
+/// CTEs, as check_ddl reads them.
+fn writes(n: &N, depth: usize) -> Result<Vec<Statement>, FileError> {
+    if depth > 64 {
+        return Err(FileError::plain(
+            "check_ddl: a statement is nested too deeply to check".into(),
+        ));
+    }
+    let (kind, relation, with, select) = match n {
+        N::SelectStmt(s) => (None, &None, &s.with_clause, &None),
+        N::InsertStmt(s) => (Some(K::Insert), &s.relation, &s.with_clause, &s.select_stmt),
+        N::UpdateStmt(s) => (Some(K::Update), &s.relation, &s.with_clause, &None),
+        N::DeleteStmt(s) => (Some(K::Delete), &s.relation, &s.with_clause, &None),
+        N::MergeStmt(s) => (Some(K::Merge), &s.relation, &s.with_clause, &None),
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    if let Some(kind) = kind {
+        out.push(Statement::Relations {
+            kind,
+            relations: one(relation),
+        });
+    }
+    for cte in with.iter().flat_map(|w| &w.ctes) {
+        if let Some(N::CommonTableExpr(c)) = &cte.node {
+            if let Some(q) = c.ctequery.as_ref().and_then(|q| q.node.as_ref()) {
+                out.extend(writes(q, depth + 1)?);
+            }
+        }
+    }
+    if let Some(q) = select.as_ref().and_then(|q| q.node.as_ref()) {
+        out.extend(writes(q, depth + 1)?);
+    }
+    Ok(out)
+}
+
 fn convert(node: &Node, cat: &SnapshotCatalog) -> Result<Vec<Statement>, FileError> {
     let Some(n) = &node.node else {
         return Ok(vec![Statement::Other]);
-    };
-    let relations = |kind: K, rv: &Option<protobuf::RangeVar>| Statement::Relations {
-        kind,
-        relations: one(rv),
     };
     let with_calls = |mut v: Vec<Statement>| {
         let mut calls = Vec::new();
@@ -878,11 +867,11 @@ fn convert(node: &Node, cat: &SnapshotCatalog) -> Result<Vec<Statement>, FileErr
             .map(|name| Statement::CreateEnum { name })
             .into_iter()
             .collect(),
-        N::SelectStmt(_) => with_calls(vec![]),
-        N::InsertStmt(s) => with_calls(vec![relations(K::Insert, &s.relation)]),
-        N::UpdateStmt(s) => with_calls(vec![relations(K::Update, &s.relation)]),
-        N::DeleteStmt(s) => with_calls(vec![relations(K::Delete, &s.relation)]),
-        N::MergeStmt(s) => with_calls(vec![relations(K::Merge, &s.relation)]),
+        N::SelectStmt(_)
+        | N::InsertStmt(_)
+        | N::UpdateStmt(_)
+        | N::DeleteStmt(_)
+        | N::MergeStmt(_) => with_calls(writes(n, 0)?),
         N::ExplainStmt(s) => inner(&s.query)?,
         N::PrepareStmt(s) => inner(&s.query)?,
         N::CreateTableAsStmt(s) => inner(&s.query)?,
@@ -913,11 +902,9 @@ pub fn check(original: &str, snap: &CatalogSnapshot) -> Result<Vec<Row>, FileErr
     let (sql, blanked) = blank_client_side(original);
     let raw = parse(&sql, original)?;
     let cat = SnapshotCatalog::new(snap);
-    let first_token = snap.server_version_num >= FIRST_TOKEN_STARTS;
     let mut positions = Positions::new(original);
     let mut statements = Vec::new();
     let mut texts = Vec::with_capacity(raw.len());
-    let mut prev_end = 0;
     for (i, (node, loc, len)) in raw.iter().enumerate() {
         let (loc, len) = (*loc, *len);
         let end = if len == 0 {
@@ -925,31 +912,20 @@ pub fn check(original: &str, snap: &CatalogSnapshot) -> Result<Vec<Row>, FileErr
         } else {
             (loc + len).min(sql.len())
         };
-        let (start, end) = if first_token {
-            (loc.min(end), end)
-        } else {
-            (start_after_semicolon(&sql, prev_end, loc).min(end), end)
-        };
-        prev_end = end;
-        let lead = sql[start..end].len() - sql[start..end].trim_start().len();
+        // Parsers disagree on where a statement starts (before PostgreSQL 18, right after the
+        // `;` before it); both agree on its first word, which is where check_ddl points.
+        let start = loc.min(end);
+        let lead = leading_noise(&sql[start..end]);
         texts.push((
-            original.get(start..end).unwrap_or("").trim().to_string(),
+            original
+                .get(start + lead..end)
+                .unwrap_or("")
+                .trim()
+                .to_string(),
             positions.at(start + lead),
         ));
         for st in convert(node, &cat)? {
             statements.push((i, st));
-        }
-    }
-    // check_ddl asks the server for the RESET value of a setting the rules follow
-    // (GetConfigOptionResetString), which raises when the server has no such setting (no Citus).
-    for (_, st) in &statements {
-        if let Statement::Set { name, value: None } = st {
-            if ONE_VALUE_SETTINGS.contains(&name.as_str()) && !snap.reset_values.contains_key(name)
-            {
-                return Err(FileError::plain(format!(
-                    "unrecognized configuration parameter \"{name}\""
-                )));
-            }
         }
     }
     let mut catalog = SnapshotCatalog::new(snap);
@@ -1004,19 +980,6 @@ pub fn check(original: &str, snap: &CatalogSnapshot) -> Result<Vec<Row>, FileErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_start_where_each_parser_starts_them() {
-        let sql = "SET a = 1;\n-- why\n;/* c; */ SELECT 1;";
-        let first = sql.find("SELECT").unwrap();
-        assert_eq!(
-            start_after_semicolon(sql, 9, first),
-            19,
-            "after the last ';', not the one in the comment"
-        );
-        assert_eq!(start_after_semicolon(sql, 0, 0), 0);
-        assert_eq!(start_after_semicolon("  -- x;\nSELECT 1", 0, 8), 0);
-    }
 
     #[test]
     fn syntax_errors_say_where() {

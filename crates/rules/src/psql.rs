@@ -68,10 +68,11 @@ pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
                 None => i += 1,
             },
             b';' => {
-                let stmt = &script[stmt_start..i];
+                // What is left of the statement once meta-commands inside it are blanked.
+                let stmt = String::from_utf8_lossy(&out[stmt_start..i]).into_owned();
                 i += 1;
                 stmt_start = i;
-                if is_copy_from_stdin(stmt) {
+                if is_copy_from_stdin(&stmt) {
                     // The data starts on the next line and ends with a line "\.".
                     let data = line_end(bytes, i).saturating_add(1).min(bytes.len());
                     let mut k = data;
@@ -274,12 +275,12 @@ mod tests {
 
     #[test]
     fn meta_commands_after_comments_and_inside_statements_are_blanked() {
-        let script = "-- set up\n\\set ON_ERROR_STOP on\n/* x */ \\timing\nSELECT\n\\echo mid\n1;\nSELECT 2 \\gset\nSELECT 3;\n";
+        let script = "COPY t FROM stdin;\n1\n\\.\n\\echo data\nCOPY t FROM stdin;\n2\n\\.\n-- set up\n\\set ON_ERROR_STOP on\n/* x */ \\timing\nSELECT\n\\echo mid\n1;\nSELECT 2 \\gset\nSELECT 3;\n";
         let (sql, blanked) = blank_client_side(script);
         assert_eq!(sql.len(), script.len());
         assert_eq!(
             sql,
-            "-- set up\n                     \n/* x */        \nSELECT\n         \n1;\nSELECT 2 ;    \nSELECT 3;\n"
+            "COPY t FROM stdin;\n \n  \n          \nCOPY t FROM stdin;\n \n  \n-- set up\n                     \n/* x */        \nSELECT\n         \n1;\nSELECT 2 ;    \nSELECT 3;\n"
         );
         let lines: Vec<usize> = blanked
             .iter()
@@ -288,7 +289,7 @@ mod tests {
                 Blanked::CopyData { first_line, .. } => *first_line,
             })
             .collect();
-        assert_eq!(lines, vec![2, 3, 5, 7]);
+        assert_eq!(lines, vec![2, 4, 6, 9, 10, 12, 14]);
     }
 
     #[test]

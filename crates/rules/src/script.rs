@@ -266,9 +266,18 @@ pub fn check_script(
                 ) {
                     continue;
                 }
+                // RESET goes back to the server's reset value; where the server cannot say
+                // (no such setting there), to the value the script started with.
+                let value_given = value.is_some();
                 let value = match value {
                     Some(v) => Some(v.clone()),
-                    None => catalog.reset_value(name),
+                    None => catalog.reset_value(name).or_else(|| {
+                        Some(match name.as_str() {
+                            "citus.shard_count" => settings.shard_count,
+                            _ => settings.replication_factor,
+                        })
+                        .map(|n| n.to_string())
+                    }),
                 };
                 let Some(n) = value.and_then(|v| parse_int4(v.trim().trim_matches('\'')).ok())
                 else {
@@ -276,7 +285,11 @@ pub fn check_script(
                 };
                 match name.as_str() {
                     "citus.shard_count" => {
-                        let how = format!("SET citus.shard_count = {n}");
+                        let how = if value_given {
+                            format!("SET citus.shard_count = {n}")
+                        } else {
+                            format!("RESET citus.shard_count (back to {n})")
+                        };
                         for f in sim.set_shard_count(n, &how) {
                             push(Outcome::Finding(f));
                         }
