@@ -307,7 +307,7 @@ fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pend
     // error, or the table does not exist (PostgreSQL or Citus says so).
     let call = describe_call(kind, args, &mut GuardCatalog).ok()?;
     let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
-    let (verdict, hatch, error) = report::decide(&findings);
+    let (verdict, hatch, error) = report::enforce(&findings);
     let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
     decisions::record(
         kind.proname(),
@@ -322,7 +322,7 @@ fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pend
 /// A call the guard cannot check is refused (rule unchecked-call), and recorded.
 fn unchecked(kind: CitusFunction, why: &str) -> Option<report::Pending> {
     let finding = sidecar_rules::unchecked_call(kind.proname(), why);
-    let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
+    let (verdict, hatch, error) = report::enforce(std::slice::from_ref(&finding));
     decisions::record(
         kind.proname(),
         None,

@@ -19,7 +19,11 @@ use crate::{catalog, decisions, origin, report};
 
 /// Decides on a statement of `kind` on `relid`; returns the ERROR to raise, if any.
 /// `via_spi`: the statement runs through SPI, so C code may have issued it.
-fn decide(kind: StatementKind, relid: pg_sys::Oid, via_spi: bool) -> Option<report::Pending> {
+fn check_relation(
+    kind: StatementKind,
+    relid: pg_sys::Oid,
+    via_spi: bool,
+) -> Option<report::Pending> {
     if !kind.is_edit() || !catalog::is_metadata_relation(relid) || catalog::in_citus_work() {
         return None;
     }
@@ -49,7 +53,7 @@ fn decide(kind: StatementKind, relid: pg_sys::Oid, via_spi: bool) -> Option<repo
         )
     };
     let finding = metadata::check_statement(kind, &rel)?;
-    let (verdict, hatch, error) = report::decide(std::slice::from_ref(&finding));
+    let (verdict, hatch, error) = report::enforce(std::slice::from_ref(&finding));
     let name = rel.qualified();
     decisions::record(
         &format!("{} {name}", kind.operation()),
@@ -89,7 +93,7 @@ pub unsafe fn check_plan(query_desc: *mut pg_sys::QueryDesc) -> Option<report::P
             }
             let rte =
                 (*(*rtable).elements.add(rti as usize - 1)).ptr_value as *mut pg_sys::RangeTblEntry;
-            if let Some(e) = decide(statement_kind, (*rte).relid, via_spi) {
+            if let Some(e) = check_relation(statement_kind, (*rte).relid, via_spi) {
                 return Some(e);
             }
         }
@@ -145,5 +149,5 @@ pub unsafe fn check_utility(stmt: *mut pg_sys::Node) -> Option<report::Pending> 
     let (kind, targets) = unsafe { statements::relation_statement(stmt)? };
     targets
         .iter()
-        .find_map(|t| decide(kind, relid_of(t), false))
+        .find_map(|t| check_relation(kind, relid_of(t), false))
 }

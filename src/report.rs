@@ -93,13 +93,13 @@ impl Pending {
 /// Emits the warnings now (a blocking finding let through by `allow_once` is one of them,
 /// with the reason in its DETAIL) and returns the verdict, the hatch used and the blocking
 /// finding, to be raised by the caller once its Rust values are dropped.
-pub fn decide(findings: &[Finding]) -> (Verdict, Option<String>, Option<Pending>) {
+pub fn enforce(findings: &[Finding]) -> (Verdict, Option<String>, Option<Pending>) {
     if findings.is_empty() {
         return (Verdict::Allowed, None, None);
     }
     let overrides = gucs::rule_overrides();
     let hatches = gucs::hatches();
-    let out = policy::decide(findings, gucs::mode(), &overrides, &hatches);
+    let out = policy::apply(findings, gucs::mode(), &overrides, &hatches);
     for f in &out.warnings {
         match out.hatch.filter(|h| h.rule == f.rule) {
             Some(h) => {

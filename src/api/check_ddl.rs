@@ -339,7 +339,6 @@ unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
 /// `node` is a raw statement from raw_parser; call it inside a transaction.
 unsafe fn convert(node: *mut pg_sys::Node) -> Result<Vec<Statement>, ()> {
     use pg_sys::NodeTag::*;
-    use sidecar_rules::metadata::StatementKind as K;
     // SAFETY: casts follow the node tag.
     unsafe {
         let with_calls =

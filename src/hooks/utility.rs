@@ -86,8 +86,8 @@ fn warn_about(value: Option<String>, how: &str) {
     };
     let how = format!("{how} = {n}");
     if let Some(f) = sidecar_rules::check_shard_count_setting(n, &how, &facts::cluster()) {
-        // A warning-only finding: decide() emits it and never returns an error for it.
-        let _ = report::decide(std::slice::from_ref(&f));
+        // A warning-only finding: enforce() emits it and never returns an error for it.
+        let _ = report::enforce(std::slice::from_ref(&f));
     }
 }
 

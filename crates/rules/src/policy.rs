@@ -109,7 +109,7 @@ pub struct Outcome<'a> {
 }
 
 /// Sorts findings under the mode, the overrides and the transaction's escape hatches.
-pub fn decide<'a>(
+pub fn apply<'a>(
     findings: &'a [Finding],
     mode: Mode,
     overrides: &RuleOverrides,
@@ -157,15 +157,15 @@ mod tests {
         let fs = vec![f(RuleId::MetadataHandEdit), f(RuleId::ShardCountColocation)];
         let o = RuleOverrides::default();
         let h = vec![crate::hatch::validate(Some("metadata-hand-edit"), Some("OPS-1")).unwrap()];
-        let out = decide(&fs[..1], Mode::Enforce, &o, &h);
+        let out = apply(&fs[..1], Mode::Enforce, &o, &h);
         assert_eq!(out.verdict, Verdict::AllowedByHatch);
         assert_eq!(out.hatch.unwrap().reason, "OPS-1");
-        let out = decide(&fs, Mode::Enforce, &o, &h);
+        let out = apply(&fs, Mode::Enforce, &o, &h);
         assert_eq!(out.verdict, Verdict::Blocked);
         assert_eq!(out.error.unwrap().rule, RuleId::ShardCountColocation);
-        assert_eq!(decide(&[], Mode::Enforce, &o, &h).verdict, Verdict::Allowed);
+        assert_eq!(apply(&[], Mode::Enforce, &o, &h).verdict, Verdict::Allowed);
         assert_eq!(
-            decide(&fs[..1], Mode::Warn, &o, &[]).verdict,
+            apply(&fs[..1], Mode::Warn, &o, &[]).verdict,
             Verdict::Warned
         );
     }
