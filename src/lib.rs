@@ -15,7 +15,6 @@ use pgrx::pg_sys::panic::ErrorReport;
 
 mod api;
 mod calls;
-mod checksums;
 mod facts;
 mod catalog;
 mod decisions;
@@ -24,8 +23,12 @@ mod gucs;
 mod hooks;
 mod monitor;
 mod origin;
+mod queries;
 mod report;
+mod reports;
+mod rows;
 mod statements;
+mod subxact;
 mod worker;
 
 ::pgrx::pg_module_magic!(name = c"citus-sidecar", version = c"0.2.0");

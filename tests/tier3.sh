@@ -27,11 +27,17 @@ bad() { echo "  FAILED $1"; failed=$((failed + 1)); }
 # A helper for the goldens: node labels carry random test ports and shard ids depend on earlier
 # tests, so nodes(text) names the nodes coordinator, worker1, worker2 and writes shard ids as <shard>.
 NODES_FN=$(cat <<'SQL'
-CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE sql AS $$
-    SELECT regexp_replace(coalesce(string_agg(x, ''), t), '\m10[0-9]{4}\M', '<shard>', 'g') FROM (
-      SELECT replace(t, nodename || ':' || nodeport,
-                     CASE WHEN groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY nodeid) - 1) END) AS x
-        FROM pg_dist_node) r WHERE x <> t
+CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT n.nodename || ':' || n.nodeport AS label,
+                    CASE WHEN n.groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY n.nodeid) - 1) END AS name
+               FROM pg_dist_node n ORDER BY n.nodeid LOOP
+        t := replace(t, r.label, r.name);
+    END LOOP;
+    RETURN regexp_replace(t, '\m10[0-9]{4}\M', '<shard>', 'g');
+END
 $$;
 SQL
 )
