@@ -6,7 +6,7 @@ SET citus_sidecar.mode = off;
 ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;
 ALTER SEQUENCE pg_dist_shardid_seq RESTART 102008;
 RESET citus_sidecar.mode;
-TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.metadata_changes;
+TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.checksum_state, citus_sidecar.metadata_changes;
 CREATE TABLE users (user_id bigint PRIMARY KEY);
 SELECT create_distributed_table('users', 'user_id', shard_count => 4);
 

@@ -62,6 +62,17 @@ pub struct WorkerShard {
     pub groups: Vec<GroupId>,
 }
 
+/// A relation Citus queued for deletion (pg_dist_cleanup) on a group that no longer has a node:
+/// its node was removed and added again under a new group, and Citus will not drop it
+/// (citusdata/citus#7333).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleCleanup {
+    pub group: GroupId,
+    pub quoted: String,
+    pub recorded_group: GroupId,
+    pub table: Option<usize>,
+}
+
 /// Everything the nodes showed. Empty when nothing was asked of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evidence {
@@ -72,6 +83,7 @@ pub struct Evidence {
     /// Shard -> where its relation is, leaving out relations Citus has queued for deletion.
     pub found: HashMap<ShardId, Vec<Found>>,
     pub strays: Vec<Stray>,
+    pub stale_cleanup: Vec<StaleCleanup>,
     /// Shards the metadata workers agree on and the coordinator does not: their copy.
     pub workers: HashMap<ShardId, WorkerShard>,
     /// Labels of the workers whose copies make up `workers`.
@@ -120,6 +132,12 @@ pub fn from_listings(
         .filter_map(NodeAnswer::ok)
         .flat_map(|l| l.cleanup.iter().map(|c| (c.object.as_str(), c.group)))
         .collect();
+    // records for groups no node has any more: name -> the group it was recorded for
+    let stale: HashMap<&str, GroupId> = cleanup
+        .iter()
+        .filter(|(_, g)| !ix.primary_of_group.contains_key(g))
+        .map(|(n, g)| (*n, *g))
+        .collect();
     let matcher = TableMatcher::new(s);
     let mut ev = Evidence::default();
     for (&group, answer) in listings {
@@ -129,22 +147,41 @@ pub fn from_listings(
         };
         ev.listed.insert(group);
         for rel in &listing.relations {
-            if cleanup.contains(&(rel.quoted.as_str(), group)) {
-                continue;
-            }
             let Some(id) = trailing_id(&rel.name) else {
                 continue;
             };
-            if let Some(&(ti, si)) = ix.shard.get(&id) {
-                let t = &s.tables[ti];
-                if t.schema == rel.schema && t.shards[si].relname == rel.name {
-                    ev.found.entry(id).or_default().push(Found {
-                        group,
-                        quoted: rel.quoted.clone(),
-                        bytes: rel.bytes,
-                    });
-                    continue;
-                }
+            let shard_of = ix.shard.get(&id).filter(|(ti, si)| {
+                let t = &s.tables[*ti];
+                t.schema == rel.schema && t.shards[*si].relname == rel.name
+            });
+            let found = Found {
+                group,
+                quoted: rel.quoted.clone(),
+                bytes: rel.bytes,
+            };
+            // A placement row on this node: the shard's copy, whatever cleanup records say.
+            if shard_of.is_some() && ix.placements(id).iter().any(|p| p.group == group) {
+                ev.found.entry(id).or_default().push(found);
+                continue;
+            }
+            // Citus drops it itself.
+            if cleanup.contains(&(rel.quoted.as_str(), group)) {
+                continue;
+            }
+            if let Some(&recorded_group) = stale.get(rel.quoted.as_str()) {
+                ev.stale_cleanup.push(StaleCleanup {
+                    group,
+                    quoted: rel.quoted.clone(),
+                    recorded_group,
+                    table: shard_of
+                        .map(|x| x.0)
+                        .or_else(|| matcher.table_of(&rel.schema, &rel.name, id)),
+                });
+                continue;
+            }
+            if shard_of.is_some() {
+                ev.found.entry(id).or_default().push(found);
+                continue;
             }
             if !allocated.contains(&id) || ix.shard.contains_key(&id) {
                 continue;

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::check::{CheckId, Level};
 use super::evidence::Evidence;
-use super::issue::{hand_edit, on_node, shard_block, Issue, Remedy};
+use super::issue::{hand_edit, literal, on_node, Issue, Remedy};
 use super::model::{GroupId, Index, NodeInfo, Quoting, ShardId};
 use super::repair::PlacementRepair;
 
-/// The schema an orphan relation is moved to: out of the way of Citus and the report, with its
-/// rows kept until a person drops it.
-pub const QUARANTINE_SCHEMA: &str = "citus_sidecar_orphans";
+/// What an orphan relation's name gets: out of the way of Citus and the report, with its rows
+/// kept until a person drops it.
+pub const ORPHAN_SUFFIX: &str = "_orphaned";
 
 /// Every physical finding.
 pub fn check_physical(
@@ -36,6 +36,30 @@ pub fn check_physical(
             );
             orphans(ix, ev, repairs, sh.id, &t.name, t.is_reference(), &mut out);
         }
+    }
+    for c in &ev.stale_cleanup {
+        let Some(node) = ix.primary_of_group.get(&c.group) else {
+            continue;
+        };
+        let table = c
+            .table
+            .map(|t| ix.snapshot.tables[t].name.clone())
+            .unwrap_or_default();
+        out.push(
+            Issue::new(
+                CheckId::OrphanShardRelation,
+                Level::Info,
+                format!(
+                    "{} on {} is a shard copy Citus left behind and queued for deletion on group {}, which no node has any more (the node was removed and added again): Citus will not drop it, and it is in the way of a later move of that shard to this node",
+                    c.quoted,
+                    node.label(),
+                    c.recorded_group
+                ),
+                quarantine(node, &c.quoted),
+            )
+            .table(&table)
+            .node(node.label()),
+        );
     }
     for s in &ev.strays {
         let t = &ix.snapshot.tables[s.table];
@@ -225,14 +249,17 @@ fn orphan_issue(
     .node(node.label())
 }
 
-/// Moves a relation out of the way, on its node, keeping its rows: nothing is dropped.
+/// Renames a relation out of the way, on its node, keeping its rows: nothing is dropped. The
+/// new name (`<name>_orphaned`) is no shard name, so neither Citus nor the report takes it for
+/// one. (A rename, not a move to another schema: Citus refuses CREATE SCHEMA on a worker.)
 pub fn quarantine(node: &NodeInfo, relation: &str) -> Remedy {
     let body = format!(
-        "CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}; ALTER TABLE {relation} SET SCHEMA {QUARANTINE_SCHEMA};"
+        "DECLARE r regclass := {}; BEGIN PERFORM pg_catalog.set_config('citus.enable_manual_changes_to_shards', 'on', true); EXECUTE format('ALTER TABLE %s RENAME TO %I', r, (SELECT c.relname || '{ORPHAN_SUFFIX}' FROM pg_catalog.pg_class c WHERE c.oid = r)); END",
+        literal(relation)
     );
     Remedy::Run(format!(
-        "-- moves it on {} into schema {QUARANTINE_SCHEMA}, rows and all; drop it there once you know nothing in it is needed\n{}",
+        "-- renames it on {} to <name>{ORPHAN_SUFFIX}, rows and all; drop it once you know nothing in it is needed\n{}",
         node.label(),
-        on_node(node, &shard_block(&body))
+        on_node(node, &format!("DO $blk$ {body} $blk$"))
     ))
 }
