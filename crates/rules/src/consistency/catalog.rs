@@ -53,7 +53,7 @@ impl<'a> Context<'a> {
     pub fn new(s: &'a Snapshot, ev: &'a Evidence, q: &'a dyn Quoting) -> Context<'a> {
         let ix = Index::new(s);
         let placement_repairs = placement_repairs(&ix, ev);
-        let reference_of_group = reference_tables(&ix);
+        let reference_of_group = reference_tables(&ix, &placement_repairs);
         let range_repairs = s
             .tables
             .iter()
@@ -96,8 +96,12 @@ fn layout(ix: &Index, t: &TableInfo) -> Layout {
 }
 
 /// Per colocation group, the table whose layout most tables share, preferring layouts whose
-/// ranges pass the checks (ties: the first by name).
-fn reference_tables(ix: &Index) -> BTreeMap<u32, usize> {
+/// ranges pass the checks and whose placement rows the evidence does not contradict (ties: the
+/// first by name).
+fn reference_tables(
+    ix: &Index,
+    repairs: &BTreeMap<ShardId, Vec<PlacementRepair>>,
+) -> BTreeMap<u32, usize> {
     let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for (i, t) in ix.snapshot.tables.iter().enumerate() {
         if t.colocation_id != 0 {
@@ -115,10 +119,22 @@ fn reference_tables(ix: &Index) -> BTreeMap<u32, usize> {
                 let r: Vec<(i32, i32)> = l.iter().filter_map(|x| x.0).collect();
                 r.len() == l.len() && ranges_valid(&r)
             };
+            // placement rows the evidence says are wrong make a poor reference
+            let intact = |i: usize| {
+                !ix.snapshot.tables[i]
+                    .shards
+                    .iter()
+                    .any(|sh| repairs.contains_key(&sh.id))
+            };
             let best = (0..members.len())
                 .max_by_key(|a| {
                     let n = layouts.iter().filter(|l| **l == layouts[*a]).count();
-                    (valid(&layouts[*a]), n, std::cmp::Reverse(*a))
+                    (
+                        valid(&layouts[*a]),
+                        intact(members[*a]),
+                        n,
+                        std::cmp::Reverse(*a),
+                    )
                 })
                 .unwrap_or(0);
             (g, members[best])
@@ -336,8 +352,9 @@ fn inactive_node(t: &TableInfo, shard: ShardId, placement: i64, n: &NodeInfo) ->
             "placement {placement} of shard {shard} is on inactive node {}",
             n.label()
         ),
+        // Activating a node drops the reference tables' placements there; Citus copies them back.
         Remedy::Run(format!(
-            "SELECT citus_activate_node({}, {});",
+            "SELECT citus_activate_node({}, {});\nSELECT replicate_reference_tables();",
             literal(&n.name),
             n.port
         )),
@@ -368,19 +385,8 @@ fn reference(cx: &Context, t: &TableInfo, out: &mut Vec<Issue>) {
             if have.contains(&n.group) {
                 continue;
             }
-            let remedy = if cx.ev.holds(sh.id, n.group) {
-                let row = PlacementRepair::Insert { group: n.group };
-                Remedy::Run(hand_edit(
-                    &format!(
-                        "the copy of reference table {} on {} gets its placement row back",
-                        t.name,
-                        n.label()
-                    ),
-                    &[row.statement(sh.id)],
-                ))
-            } else {
-                Remedy::Run("SELECT replicate_reference_tables();".into())
-            };
+            // Citus copies it from a healthy replica, also over a stale copy still on the node.
+            let remedy = Remedy::Run("SELECT replicate_reference_tables();".into());
             let (level, why) = if holds_shards.contains(&n.group) {
                 (Level::Error, "joins with it on that node fail")
             } else {
