@@ -11,9 +11,13 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 use sidecar_rules::consistency::catalog::{check_catalog, needs, Context};
 use sidecar_rules::consistency::physical::check_physical;
 use sidecar_rules::consistency::repair::ranges_valid;
-use sidecar_rules::consistency::{Category, CheckId, Evidence, Issue, Selection};
+use sidecar_rules::consistency::{
+    Category, CheckId, Evidence, Index, Issue, NodeAnswer, Selection,
+};
 
+use crate::queries;
 use crate::reports::cluster::Cluster;
+use crate::reports::fanout::{self, Job};
 use crate::reports::{listing, metadata, scan, PgQuote};
 use crate::rows;
 
@@ -148,17 +152,25 @@ fn report(
 ) -> Vec<Issue> {
     let filtered = filter.is_some();
     let cluster = Cluster::read(filter);
-    let need = needs(&cluster.snapshot);
+    let ix = Index::new(&cluster.snapshot);
+    let need = needs(&ix);
     let catalog = selection.runs(Category::Catalog);
     let want_listing = selection.runs(Category::Physical)
         || selection.runs(Category::Data)
         || (catalog && need.placements);
     let want_cross = selection.runs(Category::CrossNode) || (catalog && need.ranges);
 
+    // The listing and the checksums, where both are wanted, in one round trip to the nodes.
+    let (listing_answers, sums_answers) = first_round(
+        &cluster,
+        want_listing,
+        want_cross,
+        selection.runs(Category::Data),
+    );
     let mut node_rows: Vec<Issue> = Vec::new();
     let mut ev = Evidence::default();
-    if want_listing {
-        let (e, _, issues) = listing::evidence(&cluster, selection.runs(Category::Data));
+    if let Some(answers) = listing_answers {
+        let (e, issues) = listing::evidence_from(&cluster, answers);
         ev = e;
         node_rows.extend(issues);
     }
@@ -172,7 +184,7 @@ fn report(
                 .map(|t| t.qualified.clone())
                 .collect()
         });
-        let cross = metadata::cross_node(&cluster, only.as_ref());
+        let cross = metadata::cross_node(&cluster, only.as_ref(), sums_answers);
         ev.workers = cross.workers;
         ev.worker_labels = cross.worker_labels;
         let (nodes, drift): (Vec<Issue>, Vec<Issue>) = cross
@@ -183,7 +195,7 @@ fn report(
         cross_rows = drift;
     }
 
-    let cx = Context::new(&cluster.snapshot, &ev, &PgQuote);
+    let cx = Context::with_index(ix, &ev, &PgQuote);
     let mut out = Vec::new();
     if catalog {
         out.extend(check_catalog(&cx));
@@ -209,6 +221,38 @@ fn report(
     );
     out.retain(|i| selection.keeps(i.check));
     out
+}
+
+type Answers = Option<Vec<NodeAnswer<String>>>;
+
+/// The first questions to the nodes, asked together: the listing of every node and the
+/// checksums of every metadata worker.
+fn first_round(cluster: &Cluster, listing: bool, sums: bool, sizes: bool) -> (Answers, Answers) {
+    let nodes = if listing {
+        cluster.nodes_to_ask()
+    } else {
+        Vec::new()
+    };
+    let workers = if sums {
+        cluster.metadata_workers()
+    } else {
+        Vec::new()
+    };
+    let listing_command = listing::command(sizes);
+    let mut jobs: Vec<Job> = nodes
+        .iter()
+        .map(|n| Job {
+            node: n,
+            command: listing_command.clone(),
+        })
+        .collect();
+    jobs.extend(workers.iter().map(|n| Job {
+        node: n,
+        command: queries::METADATA_SUMS.to_string(),
+    }));
+    let mut answers = fanout::run(&jobs);
+    let sums_answers = answers.split_off(nodes.len());
+    (listing.then_some(answers), sums.then_some(sums_answers))
 }
 
 /// Hash tables whose ranges fail the checks: the data check would judge rows against them, so

@@ -1,5 +1,6 @@
 -- Runs on every node, through Citus: the relations named like shards (..._<digits>) that are not
--- Citus tables themselves (partitions and shells are in pg_dist_partition), with their sizes
+-- Citus tables themselves (partitions and shells are in pg_dist_partition: a hashed NOT IN, as
+-- the list of relations runs to tens of thousands), with their sizes
 -- when {sizes}, and the shard placements Citus has queued for deletion in pg_dist_cleanup.
 -- One JSON document: {"relations": [[schema, name, quoted, bytes]], "cleanup": [[name, group]]}.
 SELECT json_build_object(
@@ -13,7 +14,7 @@ SELECT json_build_object(
            AND c.relname ~ '_[0-9]+$'
            AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
            AND n.nspname !~ '^pg_(toast_)?temp_'
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)),
+           AND c.oid NOT IN (SELECT p.logicalrelid::oid FROM pg_catalog.pg_dist_partition p)),
     'cleanup', (
         SELECT coalesce(json_agg(json_build_array(object_name, node_group_id)), '[]')
           FROM pg_catalog.pg_dist_cleanup

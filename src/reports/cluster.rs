@@ -54,17 +54,18 @@ impl Cluster {
         );
         let index: HashMap<pg_sys::Oid, usize> =
             oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
-        rows::all(queries::SHARDS, &[filter.clone().into()], "shards", |r| {
-            let relid: pg_sys::Oid = rows::col(r, 1, "shards");
-            (
-                relid,
-                rows::col::<i64>(r, 2, "shards"),
-                rows::opt(r, 3, "shards"),
-                rows::opt(r, 4, "shards"),
-            )
-        })
-        .into_iter()
-        .for_each(|(relid, id, min, max)| {
+        let what = "shards";
+        let (relids, ids, mins, maxs) =
+            rows::all(queries::SHARDS, &[filter.clone().into()], what, |r| {
+                (
+                    rows::col::<Vec<pg_sys::Oid>>(r, 1, what),
+                    rows::col::<Vec<i64>>(r, 2, what),
+                    rows::col::<Vec<Option<String>>>(r, 3, what),
+                    rows::col::<Vec<Option<String>>>(r, 4, what),
+                )
+            })
+            .remove(0);
+        for (((relid, id), min), max) in relids.into_iter().zip(ids).zip(mins).zip(maxs) {
             if let Some(&i) = index.get(&relid) {
                 let relname = tables[i].shard_relname(id);
                 tables[i].shards.push(ShardInfo {
@@ -74,15 +75,34 @@ impl Cluster {
                     relname,
                 });
             }
-        });
-        let placements = rows::all(queries::PLACEMENTS, &[filter.into()], "placements", |r| {
-            PlacementInfo {
-                id: rows::col(r, 1, "placements"),
-                shard: rows::col(r, 2, "placements"),
-                state: rows::col(r, 3, "placements"),
-                group: rows::col(r, 4, "placements"),
-            }
-        });
+        }
+        let what = "placements";
+        let (pids, shards, states, groups) =
+            rows::all(queries::PLACEMENTS, &[filter.into()], what, |r| {
+                (
+                    rows::col::<Vec<i64>>(r, 1, what),
+                    rows::col::<Vec<i64>>(r, 2, what),
+                    rows::col::<Vec<i32>>(r, 3, what),
+                    rows::col::<Vec<i32>>(r, 4, what),
+                )
+            })
+            .remove(0);
+        for t in &mut tables {
+            t.shards.sort_unstable_by_key(|sh| sh.id);
+        }
+        let mut placements: Vec<PlacementInfo> = pids
+            .into_iter()
+            .zip(shards)
+            .zip(states)
+            .zip(groups)
+            .map(|(((id, shard), state), group)| PlacementInfo {
+                id,
+                shard,
+                state,
+                group,
+            })
+            .collect();
+        placements.sort_unstable_by_key(|p| p.id);
         let colocation: BTreeMap<u32, i32> =
             rows::all(queries::COLOCATION, &[], "colocation groups", |r| {
                 (

@@ -12,37 +12,34 @@ use super::cluster::{allocated_shard_ids, Cluster};
 use super::fanout;
 use crate::queries;
 
-/// Every node's listing, by group; with `sizes`, each relation's pg_total_relation_size.
-pub fn listings(cluster: &Cluster, sizes: bool) -> BTreeMap<GroupId, NodeAnswer<NodeListing>> {
-    let nodes = cluster.nodes_to_ask();
-    let command = queries::fill(
+/// The listing command; with `sizes`, each relation's pg_total_relation_size too.
+pub fn command(sizes: bool) -> String {
+    queries::fill(
         queries::NODE_LISTING,
         &[("sizes", if sizes { "true" } else { "false" })],
-    );
-    nodes
-        .iter()
-        .zip(fanout::each(&nodes, &command))
-        .map(|(n, a)| (n.group, fanout::parse(a, parse_listing)))
-        .collect()
+    )
 }
 
-/// The evidence of the listings, and a row for each node that did not answer.
-pub fn evidence(
+/// The evidence of the nodes' answers to [`command`] (in the order of
+/// `cluster.nodes_to_ask()`), and a row for each node that did not answer.
+pub fn evidence_from(
     cluster: &Cluster,
-    sizes: bool,
-) -> (
-    Evidence,
-    BTreeMap<GroupId, NodeAnswer<NodeListing>>,
-    Vec<Issue>,
-) {
-    let l = listings(cluster, sizes);
-    let issues = l
-        .iter()
-        .filter_map(|(g, a)| {
-            let node = cluster.nodes_to_ask().into_iter().find(|n| n.group == *g)?;
-            node_issue(node, "list shard relations", a)
-        })
-        .collect();
-    let ev = from_listings(&cluster.snapshot, &l, allocated_shard_ids());
-    (ev, l, issues)
+    answers: Vec<NodeAnswer<String>>,
+) -> (Evidence, Vec<Issue>) {
+    let nodes = cluster.nodes_to_ask();
+    let mut issues = Vec::new();
+    let mut listings: BTreeMap<GroupId, NodeAnswer<NodeListing>> = BTreeMap::new();
+    for (n, a) in nodes.iter().zip(answers) {
+        let a = fanout::parse(a, parse_listing);
+        issues.extend(node_issue(n, "list shard relations", &a));
+        listings.insert(n.group, a);
+    }
+    let ev = from_listings(&cluster.snapshot, &listings, allocated_shard_ids());
+    (ev, issues)
+}
+
+/// Every node's listing, in one round trip, as evidence.
+pub fn evidence(cluster: &Cluster, sizes: bool) -> (Evidence, Vec<Issue>) {
+    let answers = fanout::each(&cluster.nodes_to_ask(), &command(sizes));
+    evidence_from(cluster, answers)
 }

@@ -27,7 +27,7 @@ pub fn remote_sums(nodes: &[&NodeInfo]) -> Vec<NodeAnswer<Sums>> {
 }
 
 /// The rows behind the checksums of some objects, from each node in one round trip (the
-/// coordinator's own with `nodes` empty... locally: see [`local_rows`]).
+/// coordinator's own: [`local_rows`]).
 pub fn remote_rows(jobs: &[(&NodeInfo, &Drifted)]) -> Vec<NodeAnswer<Rows>> {
     let commands: Vec<fanout::Job> = jobs
         .iter()
@@ -72,11 +72,19 @@ fn restrict(mut s: Sums, only: Option<&BTreeSet<String>>) -> Sums {
 pub fn drifted<'a>(
     workers: &[&'a NodeInfo],
     only: Option<&BTreeSet<String>>,
+    first_read: Option<Vec<NodeAnswer<String>>>,
 ) -> (Vec<(&'a NodeInfo, Drifted)>, Vec<Issue>) {
     let mut issues = Vec::new();
     let first_local = restrict(local_sums(), only);
     let mut suspects: Vec<&NodeInfo> = Vec::new();
-    for (node, answer) in workers.iter().zip(remote_sums(workers)) {
+    let first: Vec<NodeAnswer<Sums>> = match first_read {
+        Some(answers) => answers
+            .into_iter()
+            .map(|a| fanout::parse(a, Sums::parse))
+            .collect(),
+        None => remote_sums(workers),
+    };
+    for (node, answer) in workers.iter().zip(first) {
         match answer {
             NodeAnswer::Ok(s) => {
                 let mut d = drift::compare(&first_local, &restrict(s, only));
@@ -123,10 +131,15 @@ pub struct CrossNode {
     pub worker_labels: Vec<String>,
 }
 
-/// The cross-node check.
-pub fn cross_node(cluster: &Cluster, only: Option<&BTreeSet<String>>) -> CrossNode {
+/// The cross-node check. `first_read`: the metadata workers' answers to the checksum command
+/// (in the order of `cluster.metadata_workers()`) where the caller already asked them.
+pub fn cross_node(
+    cluster: &Cluster,
+    only: Option<&BTreeSet<String>>,
+    first_read: Option<Vec<NodeAnswer<String>>>,
+) -> CrossNode {
     let workers = cluster.metadata_workers();
-    let (drifted, mut issues) = drifted(&workers, only);
+    let (drifted, mut issues) = drifted(&workers, only, first_read);
     let jobs: Vec<(&NodeInfo, &Drifted)> = drifted.iter().map(|(n, d)| (*n, d)).collect();
     let mut agreed: HashMap<ShardId, Option<WorkerShard>> = HashMap::new();
     let mut labels = Vec::new();

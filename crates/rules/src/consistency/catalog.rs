@@ -22,8 +22,8 @@ pub struct Needs {
 }
 
 /// A quick look at the snapshot: does any remedy need the nodes?
-pub fn needs(s: &Snapshot) -> Needs {
-    let ix = Index::new(s);
+pub fn needs(ix: &Index) -> Needs {
+    let s = ix.snapshot;
     let placements = s.tables.iter().flat_map(|t| &t.shards).any(|sh| {
         let ps = ix.placements(sh.id);
         !ps.iter().any(|p| p.active())
@@ -51,7 +51,12 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(s: &'a Snapshot, ev: &'a Evidence, q: &'a dyn Quoting) -> Context<'a> {
-        let ix = Index::new(s);
+        Context::with_index(Index::new(s), ev, q)
+    }
+
+    /// The same, with the index the caller already built.
+    pub fn with_index(ix: Index<'a>, ev: &'a Evidence, q: &'a dyn Quoting) -> Context<'a> {
+        let s = ix.snapshot;
         let placement_repairs = placement_repairs(&ix, ev);
         let reference_of_group = reference_tables(&ix, &placement_repairs);
         let range_repairs = s

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::FxHashMap;
+
 pub type ShardId = i64;
 pub type GroupId = i32;
 
@@ -161,9 +163,11 @@ pub struct Index<'a> {
     pub snapshot: &'a Snapshot,
     /// Primary node of each group.
     pub primary_of_group: HashMap<GroupId, &'a NodeInfo>,
-    pub placements_of_shard: HashMap<ShardId, Vec<&'a PlacementInfo>>,
+    /// The placements, grouped by shard; `placement_range` says where each shard's are.
+    by_shard: Vec<&'a PlacementInfo>,
+    placement_range: FxHashMap<ShardId, (u32, u32)>,
     /// shard id -> (table index, shard index)
-    pub shard: HashMap<ShardId, (usize, usize)>,
+    pub shard: FxHashMap<ShardId, (usize, usize)>,
     pub table_by_name: HashMap<&'a str, usize>,
 }
 
@@ -175,11 +179,21 @@ impl<'a> Index<'a> {
             .filter(|n| n.primary)
             .map(|n| (n.group, n))
             .collect();
-        let mut placements_of_shard: HashMap<ShardId, Vec<&PlacementInfo>> = HashMap::new();
-        for p in &s.placements {
-            placements_of_shard.entry(p.shard).or_default().push(p);
+        let mut by_shard: Vec<&PlacementInfo> = s.placements.iter().collect();
+        by_shard.sort_by_key(|p| (p.shard, p.id));
+        let mut placement_range: FxHashMap<ShardId, (u32, u32)> = FxHashMap::default();
+        let mut start = 0;
+        while start < by_shard.len() {
+            let shard = by_shard[start].shard;
+            let mut end = start;
+            while end < by_shard.len() && by_shard[end].shard == shard {
+                end += 1;
+            }
+            placement_range.insert(shard, (start as u32, end as u32));
+            start = end;
         }
-        let mut shard = HashMap::new();
+        let mut shard = FxHashMap::default();
+        shard.reserve(s.tables.iter().map(|t| t.shards.len()).sum());
         for (ti, t) in s.tables.iter().enumerate() {
             for (si, sh) in t.shards.iter().enumerate() {
                 shard.insert(sh.id, (ti, si));
@@ -194,17 +208,18 @@ impl<'a> Index<'a> {
         Index {
             snapshot: s,
             primary_of_group,
-            placements_of_shard,
+            by_shard,
+            placement_range,
             shard,
             table_by_name,
         }
     }
 
     pub fn placements(&self, shard: ShardId) -> &[&'a PlacementInfo] {
-        self.placements_of_shard
-            .get(&shard)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        match self.placement_range.get(&shard) {
+            Some(&(a, b)) => &self.by_shard[a as usize..b as usize],
+            None => &[],
+        }
     }
 
     /// "host:port" of a group's primary, or "group N" where no primary has it.

@@ -170,7 +170,7 @@ fn destructive(i: &Issue) -> bool {
 fn a_healthy_cluster_has_no_findings_and_needs_nothing_from_the_nodes() {
     let s = healthy();
     assert!(report(&s, &listings_of(&s)).is_empty());
-    assert_eq!(needs(&s), Default::default());
+    assert_eq!(needs(&Index::new(&s)), Default::default());
     // with no evidence at all (catalog only) too
     let ev = Evidence::default();
     assert!(check_catalog(&Context::new(&s, &ev, &Q)).is_empty());
@@ -181,7 +181,7 @@ fn a_tampered_range_is_restored_from_the_colocated_table() {
     let mut s = healthy();
     let original = s.tables[0].shards[3].max.clone();
     s.tables[0].shards[3].max = Some("-10".into());
-    assert!(needs(&s).ranges);
+    assert!(needs(&Index::new(&s)).ranges);
     let found = report(&s, &listings_of(&s));
     let gap = found
         .iter()
