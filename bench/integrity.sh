@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
-# The integrity checks at scale, measured (figures, not a timed test):
-#   1. the catalog checks of shard_consistency_report() on a synthetic catalog of 100,000 shards
-#      (100 tables x 1,000 shards in 10 colocation groups, placements on 4 nodes);
-#   2. one cycle of the checksum worker (record_checksums()) on the same catalog;
-#   3. the misplaced-row scan against a plain count(*) over the same shards, side by side in one
-#      run (needs citus.so: real Citus, shards local to a single node).
-# 1 and 2 run on the Citus TEST DOUBLE's catalogs (they read only the metadata).
-#   bench/integrity.sh            installs the release build first (BENCH_NO_INSTALL=1 skips that)
+# The integrity checks at scale, measured (figures, not a timed test). Each figure is printed
+# beside the same work done the way the sidecar did it before (one remote command per
+# placement, through run_command_on_placements) and, where there is one, the way a peer does
+# it (Citus's citus_shards view, which sizes every shard with one command per node), in the
+# same run, on the same cluster:
+#   1. on the Citus TEST DOUBLE, a synthetic catalog of 100,000 shards: the catalog checks and
+#      one cycle of the checksum worker (they read only the coordinator's metadata);
+#   2. on real Citus (a coordinator and two workers on loopback, tests/lib/cluster.sh), with
+#      6,400 shards (100 tables x 64) and then 100,000 (100 tables x 1,000): the default
+#      shard_consistency_report() and hot_shards();
+#   3. the data check against a plain count(*) over the same table, alternately, on few large
+#      shards (8 shards, 4,000,000 rows) and on many small ones (1,024 shards, 400,000 rows).
+# Best of BENCH_RUNS (default 3) for each figure; the old way at 100,000 shards is measured
+# on its first 10 tables (10,000 placements) and scaled, because it takes minutes.
+#   bench/integrity.sh                installs the release build first (BENCH_NO_INSTALL=1 skips)
+#   BENCH_SKIP_100K=1 bench/integrity.sh   stops after 6,400 shards (building 100,000 takes minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib/pg.sh
+source tests/lib/cluster.sh
 trap pg_cleanup EXIT
 [ -n "${BENCH_NO_INSTALL:-}" ] || scripts/install.sh >/dev/null
+RUNS="${BENCH_RUNS:-3}"
+row() { printf '%-58s %11s %11s %11s\n' "$@"; }
 
+# --- 1. the test double: catalog checks and one checksum cycle at 100,000 shards --------------
 tmp="$(pg_tempdir)"; port="$(free_port)"
 pg_start "$tmp/double" "$port" "citus_sidecar" "citus_sidecar.database = ''" "shared_buffers = '256MB'" >/dev/null
 pq "$port" -d postgres -f tests/citus_double/citus_double.sql >/dev/null
 pq "$port" -d postgres -c 'CREATE EXTENSION "citus-sidecar"' >/dev/null
-echo "bench/integrity.sh: building a synthetic catalog of 100,000 shards (test double)"
+echo "bench/integrity.sh: a synthetic catalog of 100,000 shards on the test double"
 pq "$port" -d postgres >/dev/null <<'SQL'
 SET citus_sidecar.mode = 'off';   -- the synthetic catalog is written by hand
 INSERT INTO pg_dist_node (nodeid, groupid, nodename, nodeport, hasmetadata, metadatasynced, shouldhaveshards)
@@ -41,51 +53,114 @@ $$;
 ANALYZE;
 SQL
 shards=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM pg_dist_shard")
-issues=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
-catalog_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
+catalog_ms=$(best_ms "$port" postgres "$RUNS" "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
 pq "$port" -d postgres -c "SELECT count(*) FROM citus_sidecar.record_checksums()" >/dev/null   # the baseline snapshot
-cycle_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.record_checksums()")
-printf '%-62s %10s\n' "measurement" "ms"
-printf '%-62s %10s\n' "catalog checks, $shards shards ($issues issues)" "$catalog_ms"
-printf '%-62s %10s\n' "one checksum worker cycle, $shards shards" "$cycle_ms"
+cycle_ms=$(best_ms "$port" postgres "$RUNS" "count(*) FROM citus_sidecar.record_checksums()")
+row "measurement (ms, best of $RUNS)" "sidecar" "" ""
+row "catalog checks, $shards shards (test double)" "$catalog_ms" "" ""
+row "one checksum worker cycle, $shards shards (test double)" "$cycle_ms" "" ""
 pg_stop "$tmp/double"
 
 if ! have_citus; then
-    echo "SKIPPED: the misplaced-row scan is measured on real Citus, and Citus is not installed"
+    echo "SKIPPED: the rest is measured on real Citus, and Citus is not installed"
     exit 0
 fi
-port2="$(free_port)"
-pg_start "$tmp/citus" "$port2" "citus,citus_sidecar" "citus_sidecar.database = ''" "shared_buffers = '512MB'" "max_parallel_workers_per_gather = 0" >/dev/null
-pq "$port2" -d postgres >/dev/null <<'SQL'
-CREATE EXTENSION citus;
-CREATE EXTENSION "citus-sidecar";
-CREATE TABLE events (tenant_id bigint NOT NULL, event_id bigint NOT NULL, payload text, PRIMARY KEY (tenant_id, event_id));
-SELECT create_distributed_table('events', 'tenant_id', shard_count => 32);
-INSERT INTO events SELECT g % 100000, g, 'payload ' || g FROM generate_series(1, 4000000) g;
-VACUUM ANALYZE events;
+
+# --- 2. real Citus: the default report and hot_shards() ---------------------------------------
+cluster_start bench coordinator-only >/dev/null
+db=bench
+q() { pq "$COORD_PORT" -d "$db" "$@"; }
+# builds tables t<from>..t<to> of SHARDS shards each, in colocation groups of 10, one
+# transaction per table (Citus keeps a connection per placement open until a transaction ends)
+make_tables() {
+    local from="$1" to="$2" shards="$3" t
+    for t in $(seq "$from" "$to"); do
+        if [ $(( (t - 1) % 10 )) = 0 ]; then
+            echo "CREATE TABLE t$t (id bigint NOT NULL, v int); SELECT create_distributed_table('t$t', 'id', shard_count => $shards, colocate_with => 'none');"
+        else
+            echo "CREATE TABLE t$t (id bigint NOT NULL, v int); SELECT create_distributed_table('t$t', 'id', colocate_with => 't$(( t - (t - 1) % 10 ))');"
+        fi
+    done | q -q -c "SET client_min_messages = error" -f - >/dev/null
+}
+# the old way: one remote command per placement, as the report and hot_shards() did
+OLD_PHYSICAL="sum((SELECT count(*) FROM run_command_on_placements(p.logicalrelid, 'SELECT to_regclass(\$r\$%s\$r\$) IS NOT NULL'))) FROM pg_dist_partition p"
+OLD_SIZES="sum((SELECT count(*) FROM run_command_on_placements(p.logicalrelid, 'SELECT pg_total_relation_size(\$s\$%s\$s\$)'))) FROM pg_dist_partition p"
+OLD_PHYSICAL_10="sum((SELECT count(*) FROM run_command_on_placements(p.logicalrelid, 'SELECT to_regclass(\$r\$%s\$r\$) IS NOT NULL'))) FROM pg_dist_partition p WHERE p.logicalrelid::text ~ '^t([1-9]|10)\$'"
+OLD_SIZES_10="sum((SELECT count(*) FROM run_command_on_placements(p.logicalrelid, 'SELECT pg_total_relation_size(\$s\$%s\$s\$)'))) FROM pg_dist_partition p WHERE p.logicalrelid::text ~ '^t([1-9]|10)\$'"
+
+measure_scale() {   # measure_scale LABEL OLD_SCALE (1: measured on all tables; 10: on 10 tables, x10)
+    local label="$1" scale="$2" report hot old_phys old_sizes peer findings
+    findings=$(q -At -c "SELECT count(*) FROM citus_sidecar.shard_consistency_report()")
+    report=$(best_ms "$COORD_PORT" "$db" "$RUNS" "count(*) FROM citus_sidecar.shard_consistency_report()")
+    hot=$(best_ms "$COORD_PORT" "$db" "$RUNS" "count(*) FROM citus_sidecar.hot_shards()")
+    peer=$(best_ms "$COORD_PORT" "$db" "$RUNS" "sum(shard_size) FROM pg_catalog.citus_shards")
+    if [ "$scale" = 1 ]; then
+        old_phys=$(best_ms "$COORD_PORT" "$db" 1 "$OLD_PHYSICAL")
+        old_sizes=$(best_ms "$COORD_PORT" "$db" 1 "$OLD_SIZES")
+    else
+        old_phys=$(awk -v x="$(best_ms "$COORD_PORT" "$db" 1 "$OLD_PHYSICAL_10")" -v s="$scale" 'BEGIN { printf "%.0f", x * s }')
+        old_sizes=$(awk -v x="$(best_ms "$COORD_PORT" "$db" 1 "$OLD_SIZES_10")" -v s="$scale" 'BEGIN { printf "%.0f", x * s }')
+    fi
+    row "$label: shard_consistency_report() ($findings findings)" "$report" "$old_phys" "-"
+    row "$label: hot_shards()" "$hot" "$old_sizes" "$peer"
+}
+
+echo "bench/integrity.sh: real Citus $(q -At -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'"), a coordinator and 2 workers on loopback"
+echo "  (old way: one remote command per placement through run_command_on_placements;"
+echo "   peer: SELECT sum(shard_size) FROM citus_shards, which sizes every shard with one command per node)"
+make_tables 1 100 64
+row "measurement (ms, best of $RUNS)" "sidecar" "old way" "peer"
+measure_scale "6,400 shards" 1
+if [ -z "${BENCH_SKIP_100K:-}" ]; then
+    for t in $(seq 1 100); do echo "DROP TABLE t$t;"; done | q -q -c "SET client_min_messages = error" -f - >/dev/null
+    echo "  building 100,000 shards (100 tables x 1,000) ..."
+    make_tables 1 100 1000
+    measure_scale "100,000 shards" 10
+    row "  (old way at 100,000 shards: measured on 10,000 placements, x10)" "" "" ""
+fi
+for t in $(seq 1 100); do echo "DROP TABLE IF EXISTS t$t;"; done | q -q -c "SET client_min_messages = error" -f - >/dev/null
+
+# --- 3. the data check against count(*) ---------------------------------------------------------
+q >/dev/null <<'SQL'
+SET client_min_messages = error;
+CREATE TABLE large (tenant_id bigint NOT NULL, event_id bigint NOT NULL, payload text, PRIMARY KEY (tenant_id, event_id));
+SELECT create_distributed_table('large', 'tenant_id', shard_count => 8, colocate_with => 'none');
+INSERT INTO large SELECT g % 100000, g, 'payload ' || g FROM generate_series(1, 4000000) g;
+CREATE TABLE small (tenant_id bigint NOT NULL, event_id bigint NOT NULL, payload text, PRIMARY KEY (tenant_id, event_id));
+SELECT create_distributed_table('small', 'tenant_id', shard_count => 1024, colocate_with => 'none');
+INSERT INTO small SELECT g % 100000, g, 'payload ' || g FROM generate_series(1, 400000) g;
+VACUUM ANALYZE large;
+VACUUM ANALYZE small;
 SQL
-port=$port2
-# count(*) and the scan alternate, five times each, so that load on the machine hits both alike.
+# count(*) and the scan alternate, so that load on the machine hits both alike
 side_by_side() {
-    pq "$port" -d postgres -At <<'SQL' 2>&1 | sed -n 's/.*NOTICE:  //p'
-DO $$
-DECLARE t0 timestamptz; c float8 := 'infinity'; s float8 := 'infinity';
+    q -At 2>&1 <<SQL | sed -n 's/.*NOTICE:  result //p'
+SET client_min_messages = notice;
+DO \$\$
+DECLARE t0 timestamptz; c float8 := 'infinity'; s float8 := 'infinity'; n bigint;
 BEGIN
-  FOR i IN 1..5 LOOP
+  SET LOCAL client_min_messages = warning;
+  FOR i IN 1..$RUNS LOOP
     t0 := clock_timestamp();
-    PERFORM sum(result::bigint) FROM run_command_on_placements('events', 'SELECT count(*) FROM %s');
+    SELECT count(*) INTO n FROM $1;
     c := least(c, extract(epoch FROM clock_timestamp() - t0) * 1000);
     t0 := clock_timestamp();
-    PERFORM count(*) FROM citus_sidecar.shard_consistency_report(tables => '{events}', checks => '{data}');
+    PERFORM count(*) FROM citus_sidecar.shard_consistency_report(tables => '{$1}', checks => '{data}');
     s := least(s, extract(epoch FROM clock_timestamp() - t0) * 1000);
   END LOOP;
-  RAISE NOTICE '% %', round(c::numeric, 1), round(s::numeric, 1);
+  SET LOCAL client_min_messages = notice;
+  RAISE NOTICE 'result % %', round(c::numeric, 1), round(s::numeric, 1);
 END
-$$;
+\$\$;
 SQL
 }
-read -r count_ms scan_ms <<<"$(side_by_side)"
-ratio=$(awk -v c="$count_ms" -v s="$scan_ms" 'BEGIN { printf "%.0f", 100 * c / s }')
-printf '%-62s %10s\n' "count(*) over 32 shards, 4,000,000 rows" "$count_ms"
-printf '%-62s %10s\n' "misplaced-row scan over the same shards" "$scan_ms"
-printf '%-62s %9s%%\n' "scan speed relative to count(*)" "$ratio"
+printf '%-58s %11s %11s %11s\n' "data check (ms, best of $RUNS)" "count(*)" "scan" "speed"
+for t in large small; do
+    read -r count_ms scan_ms <<<"$(side_by_side "$t")"
+    ratio=$(awk -v c="$count_ms" -v s="$scan_ms" 'BEGIN { printf "%.0f%%", 100 * c / s }')
+    case $t in
+        large) what="8 shards, 4,000,000 rows" ;;
+        small) what="1,024 shards, 400,000 rows" ;;
+    esac
+    printf '%-58s %11s %11s %11s\n' "$what" "$count_ms" "$scan_ms" "$ratio"
+done

@@ -32,7 +32,7 @@ install_cli() {
     [ ${#profile[@]} -gt 0 ] && target="release"
     cargo build "${profile[@]}" --locked -p citus-sidecar-cli >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
     mkdir -p "$dir"
-    install -m 755 "target/$target/citus-sidecar" "$dir/citus-sidecar"
+    install -m 755 "${CARGO_TARGET_DIR:-target}/$target/citus-sidecar" "$dir/citus-sidecar"
     echo "installed the command-line tool $dir/citus-sidecar ($("$dir/citus-sidecar" --version))"
     case ":$PATH:" in *":$dir:"*) ;; *) echo "  (add $dir to PATH to run it as citus-sidecar)" ;; esac
 }

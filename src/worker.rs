@@ -4,8 +4,8 @@
 //! takes a snapshot of the metadata checksums every `citus_sidecar.checksum_interval`
 //! (monitor::snapshot). It idles, and says so once, where the extension or Citus is missing or
 //! on a node that is not the coordinator; skips while in recovery; runs each snapshot in a
-//! subtransaction with short lock and statement timeouts, so an error is a WARNING and the next
-//! tick tries again; and picks up new settings on reload.
+//! subtransaction (subxact::attempt) with short lock and statement timeouts, so an error is a
+//! WARNING and the next tick tries again; and picks up new settings on reload.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use pgrx::bgworkers::{
 };
 use pgrx::prelude::*;
 
-use crate::{gucs, monitor};
+use crate::{gucs, monitor, rows, subxact};
 
 pub fn init() {
     if gucs::worker_databases().is_empty() {
@@ -176,7 +176,7 @@ pub extern "C-unwind" fn citus_sidecar_worker_main(_arg: pg_sys::Datum) {
 }
 
 /// One tick, in the caller's transaction; the snapshot runs in a subtransaction so an error
-/// rolls back that snapshot only.
+/// rolls back that snapshot only (a WARNING, and the next tick tries again).
 fn tick() -> Idle {
     // SAFETY: a catalog lookup inside a transaction. The extension refuses to be created where
     // Citus's catalogs are missing, so its presence stands for both.
@@ -185,46 +185,28 @@ fn tick() -> Idle {
     if !installed {
         return Idle::NoExtension;
     }
-    // SAFETY: the PL/pgSQL exception-block pattern: a subtransaction, released on success and
-    // rolled back on error, with the memory context and resource owner restored either way.
-    unsafe {
-        let cxt = pg_sys::CurrentMemoryContext;
-        let owner = pg_sys::CurrentResourceOwner;
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(cxt);
-        let result = PgTryBuilder::new(|| {
-            let _ = Spi::run("SET LOCAL lock_timeout = '1s'");
-            let _ = Spi::run("SET LOCAL statement_timeout = '60s'");
-            if !monitor::is_coordinator() {
-                return Idle::NotCoordinator;
-            }
-            monitor::snapshot();
-            monitor::prune(gucs::history_retention_hours());
-            Idle::Working
-        })
-        .catch_others(|e| {
-            pg_sys::MemoryContextSwitchTo(cxt);
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            pg_sys::MemoryContextSwitchTo(cxt);
-            pg_sys::CurrentResourceOwner = owner;
-            let msg = match &e {
-                pgrx::pg_sys::panic::CaughtError::PostgresError(r)
-                | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
-                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    ereport.message().to_string()
-                }
-            };
-            warning!(
-                "citus_sidecar: this checksum snapshot failed, the next one will try again: {msg}"
-            );
-            Idle::Working
-        })
-        .execute();
-        if pg_sys::IsSubTransaction() {
-            pg_sys::ReleaseCurrentSubTransaction();
-            pg_sys::MemoryContextSwitchTo(cxt);
-            pg_sys::CurrentResourceOwner = owner;
+    let result = subxact::attempt(|| {
+        rows::run(
+            "SET LOCAL lock_timeout = '1s'",
+            &[],
+            "setting the snapshot's lock timeout",
+        );
+        rows::run(
+            "SET LOCAL statement_timeout = '60s'",
+            &[],
+            "setting the snapshot's statement timeout",
+        );
+        if !monitor::is_coordinator() {
+            return Idle::NotCoordinator;
         }
-        result
-    }
+        monitor::snapshot();
+        monitor::state::prune(gucs::history_retention_hours());
+        Idle::Working
+    });
+    result.unwrap_or_else(|msg| {
+        warning!(
+            "citus_sidecar: this checksum snapshot failed, the next one will try again: {msg}"
+        );
+        Idle::Working
+    })
 }

@@ -73,15 +73,16 @@ wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
     while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; n=$((n - 1)); done
     return 1
 }
-snapshot_has_users() { [ "$(pq "$port3" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.metadata_snapshot WHERE table_name = 'users'")" = 1 ]; }
+snapshot_has_users() { [ "$(pq "$port3" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.metadata_snapshot WHERE object_kind = 'table' AND object_name = 'public.users'")" = 1 ]; }
 if wait_for 20 snapshot_has_users; then echo "  ok     worker_records_snapshots"; else echo "  FAILED worker_records_snapshots"; worker_ok=0; fi
 pq "$port3" -d postgres -c "SET citus_sidecar.mode = 'off'" -c "UPDATE pg_dist_shard SET shardmaxvalue = '0' WHERE shardid = (SELECT min(shardid) FROM pg_dist_shard)" >/dev/null
-if wait_for 20 grep -q "unexpected change of Citus metadata on coordinator, users" "$tmp/worker.log"; then
+unexpected_users() { [ "$(pq "$port3" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.unexpected_metadata_changes WHERE kind = 'change' AND table_name = 'public.users'")" -ge 1 ]; }
+if wait_for 20 unexpected_users && grep -q "unexpected change of Citus metadata on coordinator, public.users" "$tmp/worker.log"; then
     echo "  ok     worker_warns_on_unexpected_change"; else echo "  FAILED worker_warns_on_unexpected_change"; worker_ok=0; fi
 # an error in one snapshot (a lock it cannot get within its lock_timeout) is a WARNING, and the
 # next snapshot works
-marker() { pq "$port3" -d postgres -At -c "SELECT recorded_at FROM citus_sidecar.metadata_snapshot WHERE table_name = '(snapshot)'"; }
-pq "$port3" -d postgres -c "BEGIN" -c "LOCK TABLE citus_sidecar.metadata_snapshot IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(2.5)" -c "COMMIT" >/dev/null
+marker() { pq "$port3" -d postgres -At -c "SELECT last_snapshot_at FROM citus_sidecar.checksum_state WHERE node = 'coordinator'"; }
+pq "$port3" -d postgres -c "BEGIN" -c "LOCK TABLE citus_sidecar.checksum_state IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(2.5)" -c "COMMIT" >/dev/null
 before="$(marker)"
 snapshot_moved() { [ "$(marker)" != "$before" ]; }
 if grep -q "this checksum snapshot failed, the next one will try again" "$tmp/worker.log" && wait_for 20 snapshot_moved; then

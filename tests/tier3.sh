@@ -27,11 +27,17 @@ bad() { echo "  FAILED $1"; failed=$((failed + 1)); }
 # A helper for the goldens: node labels carry random test ports and shard ids depend on earlier
 # tests, so nodes(text) names the nodes coordinator, worker1, worker2 and writes shard ids as <shard>.
 NODES_FN=$(cat <<'SQL'
-CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE sql AS $$
-    SELECT regexp_replace(coalesce(string_agg(x, ''), t), '\m10[0-9]{4}\M', '<shard>', 'g') FROM (
-      SELECT replace(t, nodename || ':' || nodeport,
-                     CASE WHEN groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY nodeid) - 1) END) AS x
-        FROM pg_dist_node) r WHERE x <> t
+CREATE FUNCTION public.nodes(t text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT n.nodename || ':' || n.nodeport AS label,
+                    CASE WHEN n.groupid = 0 THEN 'coordinator' ELSE 'worker' || (rank() OVER (ORDER BY n.nodeid) - 1) END AS name
+               FROM pg_dist_node n ORDER BY n.nodeid LOOP
+        t := replace(t, r.label, r.name);
+    END LOOP;
+    RETURN regexp_replace(t, '\m10[0-9]{4}\M', '<shard>', 'g');
+END
 $$;
 SQL
 )
@@ -72,14 +78,44 @@ for topology in ${TOPOLOGIES:-coordinator-only every-node}; do
         run_goldens tests/citus_cluster "$COORD_PORT" sidecar_cluster "$CLUSTER_DIR/out" "${tests[@]}"
     passed=$((passed + GOLDEN_PASSED)); failed=$((failed + GOLDEN_FAILED))
 
-    # A stopped worker is a row of the report, with its node, not an ERROR.
+    # A stopped worker is one row of each report, with its node, never an ERROR; what the
+    # other nodes answered is still there, and says where it is partial.
+    pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
+CREATE TABLE survivors (tenant_id bigint NOT NULL, id bigint NOT NULL, PRIMARY KEY (tenant_id, id));
+SELECT create_distributed_table('survivors', 'tenant_id', shard_count => 4);
+INSERT INTO survivors SELECT g % 10, g FROM generate_series(1, 1000) g;
+DO $$ DECLARE n bigint; BEGIN
+    FOR k IN 0..9 LOOP EXECUTE format('SELECT count(*) FROM survivors WHERE tenant_id = %s', k) INTO n; END LOOP;
+END $$;
+SQL
     pg_stop "$CLUSTER_DIR/n$WORKER2_PORT"
-    report="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
-        "SELECT check_id || ' ' || node FROM citus_sidecar.shard_consistency_report(checks => '{cross-node}')" 2>&1)"
-    if grep -qx "node-unreachable 127.0.0.1:$WORKER2_PORT" <<<"$report"; then
-        ok "$topology: stopped_worker_is_a_row: node-unreachable 127.0.0.1:<worker2>"
+    report="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
+        "SELECT check_id || ' ' || node FROM citus_sidecar.shard_consistency_report(checks => '{catalog,physical,data,cross-node}')" 2>&1)"
+    if [ "$report" = "node-unreachable 127.0.0.1:$WORKER2_PORT" ]; then
+        ok "$topology: stopped_worker_is_one_row_of_the_report: node-unreachable 127.0.0.1:<worker2>"
     else
-        bad "$topology: stopped_worker_is_a_row: $report"
+        bad "$topology: stopped_worker_is_one_row_of_the_report: $report"
+    fi
+    hot="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+        "SELECT kind || ' ' || coalesce(node, '') FROM citus_sidecar.hot_shards() WHERE kind <> 'shard-skew' ORDER BY kind, node" 2>&1)"
+    if grep -qx "node-unreachable 127.0.0.1:$WORKER2_PORT" <<<"$hot" && [ "$(grep -c '^node-load ' <<<"$hot")" -ge 1 ]; then
+        ok "$topology: stopped_worker_is_a_hot_shards_row, the other nodes' load still there"
+    else
+        bad "$topology: stopped_worker_is_a_hot_shards_row: $hot"
+    fi
+    tenants="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
+        "SELECT coalesce(rank::text, '-') || ' ' || source || ' ' || coalesce(node, '') || ' ' || detail FROM citus_sidecar.tenant_load_top(3)" 2>&1)"
+    if grep -q "^- node-unreachable 127.0.0.1:$WORKER2_PORT " <<<"$tenants" && grep -q "^1 .*partial: 127.0.0.1:$WORKER2_PORT did not answer" <<<"$tenants"; then
+        ok "$topology: stopped_worker_is_a_tenant_row, and the shares say they are partial"
+    else
+        bad "$topology: stopped_worker_is_a_tenant_row: $tenants"
+    fi
+    metrics="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SELECT citus_sidecar.metrics()" 2>&1)"
+    if grep -qx "citus_sidecar_unreachable_nodes 1" <<<"$metrics" && grep -q "^citus_sidecar_shard_size_skew_ratio" <<<"$metrics" \
+       && ! grep -q "citus_sidecar_scrape_error" <<<"$metrics"; then
+        ok "$topology: metrics() with a stopped worker: unreachable_nodes 1, every gauge there"
+    else
+        bad "$topology: metrics() with a stopped worker: $metrics"
     fi
     xacts="$(pq "$COORD_PORT" -d sidecar_cluster -At -c \
         "SELECT node || ' ' || reason FROM citus_sidecar.stale_prepared_xacts('0') WHERE gid IS NULL" 2>&1)"

@@ -2,14 +2,14 @@
 
 mod check_ddl;
 mod consistency;
+mod guard;
+mod hot_shards;
 mod metrics;
 mod monitor;
-mod operations;
-
-pub(crate) use consistency::on_all_nodes;
-mod guard;
+mod prepared;
 mod rules;
 mod snapshot;
+mod tenants;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);

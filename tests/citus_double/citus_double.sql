@@ -8,11 +8,12 @@
 --
 --    catalogs : pg_catalog.pg_dist_partition, pg_dist_shard (with its dropped shardalias column),
 --               pg_dist_placement, pg_dist_node, pg_dist_colocation, pg_dist_transaction,
---               pg_dist_local_group, and their sequences
+--               pg_dist_local_group, pg_dist_cleanup (always empty), and their sequences
 --    functions: create_distributed_table, create_distributed_table_concurrently,
 --               alter_distributed_table, undistribute_table, update_distributed_table_colocation,
---               run_command_on_placements, run_command_on_all_nodes, run_command_on_workers,
---               worker_hash, get_shard_id_for_distribution_column, column_to_column_name
+--               master_run_on_worker, run_command_on_placements, run_command_on_all_nodes,
+--               run_command_on_workers, worker_hash, get_shard_id_for_distribution_column,
+--               column_to_column_name, citus_stat_tenants, citus_stat_tenants_local
 --
 --  It fills the catalogs with Citus's hash-range math (inc = floor(2^32/N), last max forced to
 --  INT32_MAX) and Citus's colocation choice for colocate_with => 'default' (type, shard count,
@@ -128,6 +129,15 @@ CREATE TABLE citus.pg_dist_transaction (
 );
 CREATE INDEX pg_dist_transaction_group_index ON citus.pg_dist_transaction (groupid);
 
+CREATE TABLE citus.pg_dist_cleanup (
+    record_id bigint NOT NULL,
+    operation_id bigint NOT NULL,
+    object_type integer NOT NULL,
+    object_name text NOT NULL,
+    node_group_id integer NOT NULL,
+    policy_type integer
+);
+
 CREATE TABLE citus.pg_dist_local_group (groupid integer NOT NULL);
 INSERT INTO citus.pg_dist_local_group VALUES (0);
 
@@ -147,7 +157,8 @@ CREATE TABLE citus.pg_dist_object (
 
 -- Citus lets everyone read its metadata.
 GRANT SELECT ON citus.pg_dist_partition, citus.pg_dist_shard, citus.pg_dist_placement, citus.pg_dist_node,
-                citus.pg_dist_colocation, citus.pg_dist_local_group, citus.pg_dist_object TO public;
+                citus.pg_dist_colocation, citus.pg_dist_local_group, citus.pg_dist_object,
+                citus.pg_dist_cleanup TO public;
 GRANT USAGE ON SCHEMA citus TO public;
 
 ALTER TABLE citus.pg_dist_partition SET SCHEMA pg_catalog;
@@ -158,6 +169,7 @@ ALTER TABLE citus.pg_dist_colocation SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_transaction SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_local_group SET SCHEMA pg_catalog;
 ALTER TABLE citus.pg_dist_object SET SCHEMA pg_catalog;
+ALTER TABLE citus.pg_dist_cleanup SET SCHEMA pg_catalog;
 ALTER SEQUENCE citus.pg_dist_shardid_seq SET SCHEMA pg_catalog;
 ALTER SEQUENCE citus.pg_dist_placement_placementid_seq SET SCHEMA pg_catalog;
 ALTER SEQUENCE citus.pg_dist_groupid_seq SET SCHEMA pg_catalog;
@@ -340,10 +352,19 @@ $$;
 -- The shard relation <table>_<shardid>, filled with the shell's rows that hash into its range.
 CREATE FUNCTION citus.create_shard_table(rel regclass, sid bigint, colname text, lo integer, hi integer)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    typ oid := (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = colname);
+    fn regproc := citus.hash_proc_for_type(typ);
+    hash text := 'pg_catalog.worker_hash';
 BEGIN
+    -- the hash function called directly where it takes the column's type (the same values as
+    -- worker_hash, which looks it up again for every row)
+    IF (SELECT p.proargtypes[0] FROM pg_proc p WHERE p.oid = fn) = typ THEN
+        hash := fn::text;
+    END IF;
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL)', citus.shard_table_name(rel, sid), rel);
-    EXECUTE format('INSERT INTO %s SELECT * FROM ONLY %s WHERE pg_catalog.worker_hash(%I) BETWEEN %s AND %s',
-                   citus.shard_table_name(rel, sid), rel, colname, lo, hi);
+    EXECUTE format('INSERT INTO %s SELECT * FROM ONLY %s WHERE %s(%I)::integer BETWEEN %s AND %s',
+                   citus.shard_table_name(rel, sid), rel, hash, colname, lo, hi);
 END
 $$;
 
@@ -721,6 +742,7 @@ CREATE SCHEMA citus_double;
 CREATE FUNCTION citus_double.run_local(command text, OUT success boolean, OUT result text)
 LANGUAGE plpgsql AS $$
 BEGIN
+    command := regexp_replace(command, '^(\s*--[^\n]*\n)+', '');   -- leading comments
     IF command ~* '^\s*(select|with|values|table)\M' THEN
         -- like Citus: the text form of the first column of the first row
         EXECUTE format('SELECT format(''%%s'', q.first_column) FROM (%s) AS q(first_column) LIMIT 1', command) INTO result;
@@ -732,6 +754,30 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     success := false;
     result := SQLERRM;
+END
+$$;
+
+-- Citus's C function behind every run_command_on_*: one command per (node name, port), the
+-- local node's run here, any other node unreachable; rows in the input's order.
+CREATE FUNCTION pg_catalog.master_run_on_worker(worker_name text[], port integer[], command text[], parallel boolean,
+        OUT node_name text, OUT node_port integer, OUT success boolean, OUT result text)
+RETURNS SETOF record LANGUAGE plpgsql AS $$
+DECLARE
+    o record;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(command, 1), 0) LOOP
+        node_name := worker_name[i]; node_port := port[i];
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node n
+                    WHERE n.nodename = worker_name[i] AND n.nodeport = port[i] AND n.groupid = 0)
+           OR (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node) AND port[i] = current_setting('port')::integer) THEN
+            o := citus_double.run_local(command[i]);
+            success := o.success; result := o.result;
+        ELSE
+            success := false;
+            result := format('failed to connect to %s:%s', worker_name[i], port[i]);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 
@@ -831,6 +877,20 @@ RETURNS SETOF record LANGUAGE sql STABLE AS $$
     SELECT s.*, (s.query_count_in_this_period + s.query_count_in_last_period)::bigint
       FROM citus_double.stat_tenants s
      ORDER BY 10 DESC
+     LIMIT CASE WHEN return_all_tenants THEN NULL ELSE 100 END
+$$;
+
+CREATE FUNCTION pg_catalog.citus_stat_tenants_local(return_all_tenants boolean DEFAULT false,
+        OUT colocation_id integer, OUT tenant_attribute text,
+        OUT read_count_in_this_period integer, OUT read_count_in_last_period integer,
+        OUT query_count_in_this_period integer, OUT query_count_in_last_period integer,
+        OUT cpu_usage_in_this_period float8, OUT cpu_usage_in_last_period float8, OUT score bigint)
+RETURNS SETOF record LANGUAGE sql STABLE AS $$
+    SELECT s.colocation_id, s.tenant_attribute, s.read_count_in_this_period, s.read_count_in_last_period,
+           s.query_count_in_this_period, s.query_count_in_last_period, s.cpu_usage_in_this_period,
+           s.cpu_usage_in_last_period, (s.query_count_in_this_period + s.query_count_in_last_period)::bigint
+      FROM citus_double.stat_tenants s
+     ORDER BY 9 DESC
      LIMIT CASE WHEN return_all_tenants THEN NULL ELSE 100 END
 $$;
 

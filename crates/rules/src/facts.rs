@@ -2,8 +2,7 @@
 //! from the parse tree of a distribution call. Nothing here knows about PostgreSQL types.
 
 /// The distribution column a call names, as the catalog describes it.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ColumnFacts {
     pub name: String,
     /// `format_type()` of the column type, for messages.
@@ -29,8 +28,7 @@ pub struct ColumnFacts {
 }
 
 /// The table a call names.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct TableFacts {
     /// As `regclass::text` prints it (qualified when not on the search path).
     pub name: String,
@@ -52,8 +50,7 @@ pub struct TableFacts {
 }
 
 /// One row of pg_dist_colocation for a hash-distributed group, with the tables in it.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ColocationGroup {
     pub id: u32,
     /// `pg_dist_colocation.shardcount`: what Citus matches `citus.shard_count` against.
@@ -69,8 +66,7 @@ pub struct ColocationGroup {
 }
 
 /// What the cluster looks like right now.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cluster {
     pub groups: Vec<ColocationGroup>,
     /// Active primaries with `shouldhaveshards`.
@@ -83,8 +79,7 @@ pub struct Cluster {
 pub const ASSUMED_CITUS_MAJOR: u32 = 13;
 
 /// The session's effective Citus settings when the call runs.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     pub shard_count: i32,
     pub replication_factor: i32,

@@ -193,8 +193,7 @@ pub struct ScriptColumn {
 }
 
 /// A type as the catalog describes it.
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct TypeFacts {
     /// `format_type()`.
     pub name: String,

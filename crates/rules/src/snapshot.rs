@@ -23,8 +23,7 @@ pub const FORMAT: &str = "citus-sidecar-catalog";
 pub const VERSION: u32 = 1;
 
 /// A whole snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CatalogSnapshot {
     /// Always [`FORMAT`].
     pub format: String,
@@ -58,8 +57,7 @@ pub struct CatalogSnapshot {
 }
 
 /// One row of pg_type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotType {
     pub oid: u32,
     pub schema: String,
@@ -71,8 +69,7 @@ pub struct SnapshotType {
 }
 
 /// A collation a `COLLATE` clause can name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotCollation {
     pub oid: u32,
     pub schema: String,
@@ -80,8 +77,7 @@ pub struct SnapshotCollation {
 }
 
 /// One relation, with what the rules read about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotTable {
     pub oid: u32,
     pub schema: String,
@@ -107,8 +103,7 @@ pub struct SnapshotTable {
 }
 
 /// One column of a [`SnapshotTable`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotColumn {
     pub name: String,
     /// `atttypid`: a [`SnapshotType`] of the snapshot.

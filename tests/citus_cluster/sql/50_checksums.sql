@@ -1,7 +1,7 @@
 -- The checksum snapshots on real Citus: a shard move and a background rebalance are expected
 -- changes; a worker whose copy of the metadata drifts is flagged with its node.
 -- (nodes(), defined by tests/tier3.sh, names the nodes and hides the random ports.)
-TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.metadata_changes;
+TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.checksum_state, citus_sidecar.metadata_changes;
 CREATE TABLE ledger (account_id bigint NOT NULL, entry_id bigint NOT NULL, PRIMARY KEY (account_id, entry_id));
 SELECT create_distributed_table('ledger', 'account_id', shard_count => 4);
 INSERT INTO ledger SELECT g % 50, g FROM generate_series(1, 500) g;

@@ -28,18 +28,26 @@ UPDATE pg_dist_placement SET groupid = 7 WHERE shardid = 102014;
 UPDATE pg_dist_colocation SET shardcount = 3 WHERE colocationid = 1;
 SELECT check_id, severity, table_name, shard_id, node, detail FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')
  ORDER BY check_id, table_name, shard_id;
+-- what to do about each, decided from the evidence: the range as the colocated table has it, the
+-- missing colocation row, a person where no node holds the shard (the double's node holds
+-- orders_102014, so the placement on group 7 is pointed back at it)
+SELECT check_id, shard_id, regexp_replace(remediation, current_setting('port'), '<port>', 'g') AS remediation
+  FROM citus_sidecar.shard_consistency_report(checks => '{catalog}') ORDER BY check_id, table_name, shard_id;
 ROLLBACK;
 
 -- (the test double's only node is this server, on a random port: shown as <port> below)
 CREATE FUNCTION no_port(t text) RETURNS text LANGUAGE sql AS $$ SELECT replace(t, current_setting('port'), '<port>') $$;
 
--- physical: a shard relation that is gone, and one the metadata does not know
+-- physical: a shard relation that is gone, and one the metadata does not know (with an id Citus
+-- handed out, as a failed split leaves; relations whose id Citus never handed out, like a
+-- partition users_2024 of a plain table, are no shards)
 ALTER TABLE users_102009 RENAME TO users_102009_moved;
-CREATE TABLE public.users_102099 (LIKE users);
+SELECT format('CREATE TABLE public.users_%s (LIKE users)', nextval('pg_dist_shardid_seq')) \gexec
+CREATE TABLE public.users_2024 (LIKE users);
 SELECT check_id, table_name, shard_id, no_port(node) AS node, no_port(detail) AS detail, no_port(remediation) AS remediation
   FROM citus_sidecar.shard_consistency_report(checks => '{physical}') ORDER BY check_id, shard_id;
 ALTER TABLE users_102009_moved RENAME TO users_102009;
-DROP TABLE users_102099;
+DROP TABLE users_102016, users_2024;
 
 -- data: rows written straight into the wrong shard (routed reads cannot see them). The scan
 -- reads every row, so it runs only when asked for, and can be bounded.
@@ -63,6 +71,21 @@ ROLLBACK;
 SELECT * FROM citus_sidecar.shard_consistency_report(checks => '{everything}');
 SELECT * FROM citus_sidecar.shard_consistency_report(checks => '{data}', max_rows_per_shard => 0);
 SELECT count(*) FROM citus_sidecar.shard_consistency_report(tables => '{}');
+SELECT count(*) FROM citus_sidecar.shard_consistency_report(tables => '{pg_class}');
+SELECT count(*) FROM citus_sidecar.shard_consistency_report(tables => ARRAY[0]::oid[]::regclass[]);
+SELECT count(*) FROM citus_sidecar.shard_consistency_report(tables => ARRAY[NULL]::regclass[]);
+CREATE TABLE gone (id int);
+SELECT 'gone'::regclass::oid AS gone_oid \gset
+DROP TABLE gone;
+SET test.gone = :'gone_oid';
+DO $$
+BEGIN
+    PERFORM * FROM citus_sidecar.shard_consistency_report(tables => ARRAY[current_setting('test.gone')::oid]::regclass[]);
+EXCEPTION WHEN undefined_table THEN
+    RAISE NOTICE 'undefined_table: %', regexp_replace(SQLERRM, '[0-9]+', 'N');
+END
+$$;
+RESET test.gone;
 
 SELECT undistribute_table('orders'), undistribute_table('users');
 DROP TABLE orders, users;

@@ -6,14 +6,15 @@ SET citus_sidecar.mode = off;
 ALTER SEQUENCE pg_dist_colocationid_seq RESTART 1;
 ALTER SEQUENCE pg_dist_shardid_seq RESTART 102008;
 RESET citus_sidecar.mode;
-TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.metadata_changes;
+TRUNCATE citus_sidecar.metadata_snapshot, citus_sidecar.checksum_state, citus_sidecar.metadata_changes;
 CREATE TABLE users (user_id bigint PRIMARY KEY);
 SELECT create_distributed_table('users', 'user_id', shard_count => 4);
 
 -- the first snapshot is the baseline
 SELECT * FROM citus_sidecar.record_checksums();
-SELECT table_name, length(checksum) AS md5_length, layout IS NOT NULL AS has_layout
-  FROM citus_sidecar.metadata_snapshot ORDER BY table_name;
+SELECT node, object_kind, object_name, length(checksum) AS md5_length, layout IS NOT NULL AS has_layout, drifted
+  FROM citus_sidecar.metadata_snapshot ORDER BY object_kind, object_name;
+SELECT node, reachable, last_snapshot_at IS NOT NULL AS taken FROM citus_sidecar.checksum_state;
 
 -- a table distributed through the guard: expected, explained by its decision
 CREATE TABLE orders (order_id bigint, user_id bigint NOT NULL, PRIMARY KEY (user_id, order_id));

@@ -30,6 +30,9 @@ SELECT count(*) AS still_prepared FROM pg_prepared_xacts;
 -- bad arguments: clear errors
 SELECT * FROM citus_sidecar.stale_prepared_xacts(NULL);
 SELECT * FROM citus_sidecar.stale_prepared_xacts('-1 minute');
+-- longer than any timestamp reaches back: nothing is that old (no "timestamp out of range")
+SELECT count(*) AS older_than_178000000_years FROM citus_sidecar.stale_prepared_xacts('178000000 years');
+SELECT count(*) AS nodes_not_answering FROM citus_sidecar.stale_prepared_xacts('178000000 years') WHERE gid IS NULL;
 
 COMMIT PREPARED 'citus_0_4242_17_0';
 ROLLBACK PREPARED 'citus_0_4242_18_0';

@@ -24,6 +24,14 @@ SET citus_sidecar.tenant_share_threshold = 50;
 SELECT tenant, share_percent, recommendation IS NOT NULL AS isolate FROM citus_sidecar.tenant_load_top(2);
 RESET citus_sidecar.tenant_share_threshold;
 
+-- a worker that does not answer: a row of its own, and the shares say they are partial
+BEGIN;
+SELECT citus_sidecar.allow_once('metadata-hand-edit', 'test: an unreachable worker');
+INSERT INTO pg_dist_node (groupid, nodename, nodeport, hasmetadata, metadatasynced, shouldhaveshards)
+VALUES (1, 'worker-1.invalid', 5432, true, true, true);
+SELECT rank, tenant, source, no_port(node) AS node, share_percent, detail FROM citus_sidecar.tenant_load_top(2) ORDER BY rank NULLS FIRST;
+ROLLBACK;
+
 -- bad arguments
 SELECT * FROM citus_sidecar.tenant_load_top(0);
 SELECT * FROM citus_sidecar.tenant_load_top(NULL);
@@ -33,6 +41,16 @@ TRUNCATE citus_double.stat_tenants;
 DROP FUNCTION no_port(text);
 SELECT undistribute_table('orders');
 DROP TABLE orders;
+
+-- identifiers are quoted by PostgreSQL: a table "order" distributed by a column "user" is
+-- sampled by its values, not by current_user
+CREATE TABLE "order" ("user" bigint NOT NULL, id bigint NOT NULL, PRIMARY KEY ("user", id));
+INSERT INTO "order" SELECT CASE WHEN g % 4 = 0 THEN 7 ELSE g % 10 END, g FROM generate_series(1, 400) g;
+SELECT create_distributed_table('"order"', 'user', shard_count => 2, colocate_with => 'none');
+SELECT rank, table_name, tenant, load FROM citus_sidecar.tenant_load_top(2);
+SELECT check_id FROM citus_sidecar.shard_consistency_report(tables => '{"order"}', checks => '{data}');
+SELECT undistribute_table('"order"');
+DROP TABLE "order";
 
 -- hot_shards(): per colocation group the shard-size skew (largest over median), per node its load
 CREATE TABLE events (tenant_id bigint NOT NULL, id bigint NOT NULL, PRIMARY KEY (tenant_id, id));

@@ -1,0 +1,278 @@
+//! The data check: rows whose distribution value hashes outside their shard's range, which
+//! routed reads never see. Each node scans many shards per command, several commands at once
+//! (fanout.rs); only shards whose relation the node listing found are scanned, so a missing
+//! relation is reported as what it is, and the node's other shards are still scanned.
+
+use serde::Deserialize;
+
+use super::check::{CheckId, Level};
+use super::issue::{on_node, shard_block, Issue, Remedy};
+use super::model::{NodeInfo, ShardId};
+
+/// A hash table as the scan needs it: identifiers quoted by PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanTable {
+    /// The table's name as the report shows it.
+    pub name: String,
+    /// `schema.relname`, quoted.
+    pub qualified: String,
+    /// The distribution column, quoted.
+    pub column: String,
+    /// The column as written in a finding (unquoted).
+    pub column_name: String,
+    /// The hash function Citus uses for the column's type, callable by this name on every
+    /// node (a pg_catalog built-in such as pg_catalog.hashint8, or worker_hash).
+    pub hash: String,
+}
+
+/// One shard relation to scan, on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanShard {
+    pub table: usize,
+    pub shard: ShardId,
+    /// The relation as the node quoted it.
+    pub relation: String,
+    pub range: (i32, i32),
+    pub bytes: i64,
+}
+
+fn condition(t: &ScanTable, s: &ScanShard) -> String {
+    format!(
+        "NOT ({}(x.{}) BETWEEN {} AND {})",
+        t.hash, t.column, s.range.0, s.range.1
+    )
+}
+
+fn source(t: &ScanTable, s: &ScanShard, limit: Option<i64>) -> String {
+    match limit {
+        None => format!("{} x", s.relation),
+        Some(n) => format!("(SELECT {} FROM {} LIMIT {n}) x", t.column, s.relation),
+    }
+}
+
+/// One command: counts, per shard, the rows outside its range and the rows read.
+/// Its answer is `[[shard, misplaced, read], ...]`.
+pub fn count_command(tables: &[ScanTable], shards: &[&ScanShard], limit: Option<i64>) -> String {
+    let parts: Vec<String> = shards
+        .iter()
+        .map(|s| {
+            let t = &tables[s.table];
+            format!(
+                "SELECT {}::int8 AS shard, count(*) FILTER (WHERE {}) AS misplaced, count(*) AS seen FROM {}",
+                s.shard,
+                condition(t, s),
+                source(t, s, limit)
+            )
+        })
+        .collect();
+    format!(
+        "SELECT coalesce(json_agg(json_build_array(r.shard, r.misplaced, r.seen)), '[]')::text FROM (\n{}\n) r",
+        parts.join("\nUNION ALL\n")
+    )
+}
+
+/// One command: up to five misplaced values per shard, for shards known to have some.
+/// Its answer is `[[shard, "v1, v2, ..."], ...]`.
+pub fn sample_command(tables: &[ScanTable], shards: &[&ScanShard], limit: Option<i64>) -> String {
+    let parts: Vec<String> = shards
+        .iter()
+        .map(|s| {
+            let t = &tables[s.table];
+            format!(
+                "SELECT {}::int8 AS shard, (SELECT coalesce(string_agg(v.v, ', '), '') FROM (SELECT x.{}::text AS v FROM {} WHERE {} LIMIT 5) v) AS samples",
+                s.shard,
+                t.column,
+                source(t, s, limit),
+                condition(t, s)
+            )
+        })
+        .collect();
+    format!(
+        "SELECT coalesce(json_agg(json_build_array(r.shard, r.samples)), '[]')::text FROM (\n{}\n) r",
+        parts.join("\nUNION ALL\n")
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Counted {
+    pub shard: ShardId,
+    pub misplaced: i64,
+    pub seen: i64,
+}
+
+pub fn parse_counts(json: &str) -> Result<Vec<Counted>, String> {
+    let rows: Vec<(ShardId, i64, i64)> =
+        serde_json::from_str(json).map_err(|e| format!("unreadable scan result: {e}"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(shard, misplaced, seen)| Counted {
+            shard,
+            misplaced,
+            seen,
+        })
+        .collect())
+}
+
+pub fn parse_samples(json: &str) -> Result<Vec<(ShardId, String)>, String> {
+    serde_json::from_str(json).map_err(|e| format!("unreadable scan samples: {e}"))
+}
+
+/// The finding for a shard with misplaced rows, and the statement that moves them, on their
+/// node, into the shard their hash belongs to: one transaction through the distributed table
+/// (a row that conflicts with one already there fails it, and nothing moves).
+pub fn misplaced_rows(
+    t: &ScanTable,
+    s: &ScanShard,
+    node: &NodeInfo,
+    count: i64,
+    samples: &str,
+) -> Issue {
+    let remedy = if node.has_metadata {
+        let body = format!(
+            "WITH moved AS (DELETE FROM {} x WHERE {} RETURNING x.*) INSERT INTO {} SELECT * FROM moved;",
+            s.relation,
+            condition(t, s),
+            t.qualified
+        );
+        Remedy::Run(format!(
+            "-- moves the rows, on {}, into the shards their hash belongs to, in one transaction (a conflict with a row already there leaves everything as it was)\n{}",
+            node.label(),
+            on_node(node, &shard_block(&body))
+        ))
+    } else {
+        Remedy::Person(format!(
+            "{} keeps no copy of the metadata, so it cannot route the rows itself. On it, copy them out (COPY (SELECT * FROM {} x WHERE {}) TO ...), insert them through the coordinator into {}, then delete them from the shard.",
+            node.label(),
+            s.relation,
+            condition(t, s),
+            t.name
+        ))
+    };
+    Issue::new(
+        CheckId::MisplacedRows,
+        Level::Error,
+        format!(
+            "{count} row(s) in shard {} of {} hash outside its range, so routed reads cannot see them; sample {} values: {samples}",
+            s.shard, t.name, t.column_name
+        ),
+        remedy,
+    )
+    .table(&t.name)
+    .shard(s.shard)
+    .node(node.label())
+}
+
+/// The progress NOTICE after a round.
+pub fn progress(
+    done_shards: usize,
+    total_shards: usize,
+    done_bytes: i64,
+    total_bytes: i64,
+    tables: usize,
+    nodes: usize,
+) -> String {
+    let mb = |b: i64| format!("{:.1} MB", b as f64 / 1048576.0);
+    format!(
+        "shard_consistency_report: data check read {done_shards} of {total_shards} shards ({} of {}) of {tables} table(s) on {nodes} node(s)",
+        mb(done_bytes),
+        mb(total_bytes)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> ScanTable {
+        ScanTable {
+            name: "\"order\"".into(),
+            qualified: "public.\"order\"".into(),
+            column: "\"user\"".into(),
+            column_name: "user".into(),
+            hash: "pg_catalog.hashint8".into(),
+        }
+    }
+
+    fn shard(id: i64) -> ScanShard {
+        ScanShard {
+            table: 0,
+            shard: id,
+            relation: format!("public.order_{id}"),
+            range: (-10, 10),
+            bytes: 8192,
+        }
+    }
+
+    #[test]
+    fn commands_use_the_quoted_column_and_the_node_quoted_relation() {
+        let (a, b) = (shard(1), shard(2));
+        let c = count_command(&[table()], &[&a, &b], None);
+        assert!(
+            c.contains(
+                "count(*) FILTER (WHERE NOT (pg_catalog.hashint8(x.\"user\") BETWEEN -10 AND 10))"
+            ),
+            "{c}"
+        );
+        assert!(c.contains("FROM public.order_2 x"), "{c}");
+        assert_eq!(c.matches("UNION ALL").count(), 1);
+        let l = count_command(&[table()], &[&a], Some(100));
+        assert!(
+            l.contains("FROM (SELECT \"user\" FROM public.order_1 LIMIT 100) x"),
+            "{l}"
+        );
+        let s = sample_command(&[table()], &[&a], None);
+        assert!(
+            s.contains("SELECT x.\"user\"::text AS v FROM public.order_1 x WHERE NOT"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn results_parse_into_rows() {
+        assert_eq!(
+            parse_counts("[[1, 0, 10], [2, 3, 7]]").unwrap(),
+            vec![
+                Counted {
+                    shard: 1,
+                    misplaced: 0,
+                    seen: 10
+                },
+                Counted {
+                    shard: 2,
+                    misplaced: 3,
+                    seen: 7
+                }
+            ]
+        );
+        assert!(parse_counts("nonsense").is_err());
+        assert_eq!(
+            parse_samples("[[2, \"5, 6\"]]").unwrap(),
+            vec![(2, "5, 6".to_string())]
+        );
+    }
+
+    #[test]
+    fn the_remedy_moves_rows_through_the_table_in_one_statement() {
+        let node = NodeInfo {
+            id: 2,
+            group: 1,
+            name: "w1".into(),
+            port: 5433,
+            active: true,
+            primary: true,
+            has_metadata: true,
+            metadata_synced: true,
+        };
+        let i = misplaced_rows(&table(), &shard(1), &node, 3, "7, 8");
+        let sql = i.remedy.text();
+        assert!(sql.contains("WITH moved AS (DELETE FROM public.order_1 x WHERE NOT (pg_catalog.hashint8(x.\"user\") BETWEEN -10 AND 10) RETURNING x.*) INSERT INTO public.\"order\" SELECT * FROM moved;"), "{sql}");
+        assert!(!sql.to_uppercase().contains("DROP") && !sql.to_uppercase().contains("TRUNCATE"));
+        let no_meta = NodeInfo {
+            has_metadata: false,
+            ..node
+        };
+        assert!(!misplaced_rows(&table(), &shard(1), &no_meta, 3, "")
+            .remedy
+            .is_runnable());
+    }
+}

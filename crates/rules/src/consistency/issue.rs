@@ -1,0 +1,186 @@
+//! One row of the report, and what to do about it. Every finding carries a [`Remedy`]: SQL that
+//! is safe to paste (it never drops, truncates or overwrites the only copy of data), or, where
+//! no statement can be decided from the checks, what a person should look at.
+
+use super::check::{CheckId, Level};
+use super::model::NodeInfo;
+
+/// What to do about a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// Statements to run on the coordinator, as they are. Lines starting with `--` explain.
+    Run(String),
+    /// No statement can be decided from the checks: what a person should look at.
+    Person(String),
+    /// Normal: nothing to repair.
+    Nothing(String),
+}
+
+impl Remedy {
+    /// The `remediation` column: the SQL, or the text as SQL comments, so that pasting a whole
+    /// column runs only what is meant to run.
+    pub fn text(&self) -> String {
+        match self {
+            Remedy::Run(sql) => sql.clone(),
+            Remedy::Person(why) => comment(&format!("for a person: {why}")),
+            Remedy::Nothing(why) => comment(&format!("nothing to run: {why}")),
+        }
+    }
+
+    pub fn is_runnable(&self) -> bool {
+        matches!(self, Remedy::Run(_))
+    }
+}
+
+fn comment(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("-- {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub check: CheckId,
+    pub level: Level,
+    pub table: Option<String>,
+    pub shard: Option<i64>,
+    pub node: Option<String>,
+    pub detail: String,
+    pub remedy: Remedy,
+}
+
+impl Issue {
+    pub fn new(check: CheckId, level: Level, detail: String, remedy: Remedy) -> Issue {
+        Issue {
+            check,
+            level,
+            table: None,
+            shard: None,
+            node: None,
+            detail,
+            remedy,
+        }
+    }
+    pub fn table(mut self, t: &str) -> Self {
+        self.table = Some(t.to_string());
+        self
+    }
+    pub fn shard(mut self, s: i64) -> Self {
+        self.shard = Some(s);
+        self
+    }
+    pub fn node(mut self, n: impl Into<String>) -> Self {
+        self.node = Some(n.into());
+        self
+    }
+}
+
+/// A SQL string literal (PostgreSQL's quote_literal: an E'' literal where there is a backslash).
+pub fn literal(s: &str) -> String {
+    if s.contains('\\') {
+        format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
+/// A repair of the coordinator's metadata by hand, through the guard's escape hatch (recorded
+/// in the decision log with `why`), in one transaction.
+pub fn hand_edit(why: &str, statements: &[String]) -> String {
+    let mut out = vec![
+        "BEGIN;".to_string(),
+        format!(
+            "SELECT citus_sidecar.allow_once('metadata-hand-edit', {});",
+            literal(&format!("shard_consistency_report: {why}"))
+        ),
+    ];
+    out.extend(statements.iter().cloned());
+    out.push("COMMIT;".into());
+    out.join("\n")
+}
+
+/// A placement row, inserted only where it is not there yet (so pasting twice is harmless).
+pub fn insert_placement(shard: i64, state: i32, group: i32) -> String {
+    format!(
+        "INSERT INTO pg_catalog.pg_dist_placement (shardid, shardstate, shardlength, groupid) SELECT {shard}, {state}, 0, {group} WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement WHERE shardid = {shard} AND groupid = {group});"
+    )
+}
+
+/// A colocation group row from `select` (the SELECT list of its five values, and any FROM and
+/// WHERE), inserted only where the group is not there yet.
+pub fn insert_colocation(id: i64, select: &str) -> String {
+    let guard = format!(
+        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_colocation WHERE colocationid = {id})"
+    );
+    let joiner = if select.contains(" WHERE ") {
+        " AND "
+    } else {
+        " WHERE "
+    };
+    format!(
+        "INSERT INTO pg_catalog.pg_dist_colocation (colocationid, shardcount, replicationfactor, distributioncolumntype, distributioncolumncollation)\nSELECT {select}{joiner}{guard};"
+    )
+}
+
+/// `command` run on `node` from the coordinator, through Citus (one statement; its result and
+/// any error come back as the row).
+pub fn on_node(node: &NodeInfo, command: &str) -> String {
+    let mut tag = "$cmd$".to_string();
+    let mut n = 0;
+    while command.contains(&tag) {
+        n += 1;
+        tag = format!("$cmd{n}$");
+    }
+    format!(
+        "SELECT success, result FROM master_run_on_worker(ARRAY[{}], ARRAY[{}], ARRAY[{tag}{command}{tag}], false);",
+        literal(&node.name),
+        node.port
+    )
+}
+
+/// A PL/pgSQL block for [`on_node`]: one statement that runs `body` with Citus's guard for
+/// direct changes to shards lifted for this transaction only.
+pub fn shard_block(body: &str) -> String {
+    format!(
+        "DO $blk$ BEGIN PERFORM pg_catalog.set_config('citus.enable_manual_changes_to_shards', 'on', true); {body} END $blk$"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn person_and_nothing_are_comments_only() {
+        let r = Remedy::Person("look at a\nand b".into()).text();
+        assert_eq!(r, "-- for a person: look at a\n-- and b");
+        assert!(r.lines().all(|l| l.starts_with("-- ")));
+        assert!(Remedy::Nothing("normal".into()).text().starts_with("-- "));
+    }
+
+    #[test]
+    fn literals_and_node_commands_quote_what_they_carry() {
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal("a\\b"), "E'a\\\\b'");
+        let n = NodeInfo {
+            id: 2,
+            group: 1,
+            name: "w'1".into(),
+            port: 5433,
+            active: true,
+            primary: true,
+            has_metadata: true,
+            metadata_synced: true,
+        };
+        let s = on_node(&n, "SELECT '$cmd$'");
+        assert!(
+            s.contains("ARRAY['w''1'], ARRAY[5433], ARRAY[$cmd1$SELECT '$cmd$'$cmd1$]"),
+            "{s}"
+        );
+        let e = hand_edit("x", &["UPDATE t SET a = 1;".into()]);
+        assert!(e.starts_with("BEGIN;\nSELECT citus_sidecar.allow_once('metadata-hand-edit', 'shard_consistency_report: x');"));
+        assert!(e.ends_with("UPDATE t SET a = 1;\nCOMMIT;"));
+    }
+}

@@ -1,0 +1,34 @@
+//! The SQL the reports and the checksum worker run, each in its own file under src/queries/,
+//! where it reads as SQL. Files run on the nodes through Citus take their few parameters as
+//! `{name}` placeholders, filled with SQL literals by [`fill`].
+
+pub const TABLES: &str = include_str!("queries/tables.sql");
+pub const SHARDS: &str = include_str!("queries/shards.sql");
+pub const PLACEMENTS: &str = include_str!("queries/placements.sql");
+pub const NODES: &str = include_str!("queries/nodes.sql");
+pub const COLOCATION: &str = include_str!("queries/colocation.sql");
+pub const ALLOCATED_SHARD_IDS: &str = include_str!("queries/allocated_shard_ids.sql");
+pub const NODE_LISTING: &str = include_str!("queries/node_listing.sql");
+pub const METADATA_SUMS: &str = include_str!("queries/metadata_sums.sql");
+pub const METADATA_ROWS: &str = include_str!("queries/metadata_rows.sql");
+pub const TABLE_STATES: &str = include_str!("queries/table_states.sql");
+pub const PREPARED_XACTS: &str = include_str!("queries/prepared_xacts.sql");
+pub const TENANT_STATS: &str = include_str!("queries/tenant_stats.sql");
+
+/// `template` with each `{name}` replaced by its value (already a SQL literal or keyword).
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// A text[] literal of `items`.
+pub fn text_array(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| sidecar_rules::consistency::issue::literal(s))
+        .collect();
+    format!("ARRAY[{}]::text[]", quoted.join(", "))
+}
