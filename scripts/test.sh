@@ -12,6 +12,7 @@
 #   cli:    the command-line tool against a tier-2 server and a tier-3 cluster (tests/cli.sh)
 #   upgrade (PostgreSQL 15, where 0.1.0 exists): ALTER EXTENSION UPDATE from 0.1.0's SQL,
 #           built from this repository's history, equals a fresh install and keeps the data
+#   lint:   cargo fmt --check, clippy -D warnings (rules, CLI, the extension for each major)
 # Set-up (apt packages, PostgreSQL 18, cargo-pgrx, pgrx init, the postgres OS user) runs first
 # and is idempotent. Exits non-zero if anything failed.
 set -uo pipefail
@@ -62,6 +63,9 @@ for pgc in $PG_CONFIGS; do
         PG_CONFIG="$pgc" tests/upgrade.sh 2>&1 | tee "$logs/up"; tally "$logs/up"
     fi
 done
+
+echo "== lint (rustfmt, clippy -D warnings on every crate and major)"
+PG_CONFIGS="$PG_CONFIGS" tests/lint.sh 2>&1 | tee "$logs/lint"; tally "$logs/lint"
 
 echo "== done in $(( $(date +%s) - start )) s"
 rm -rf "$logs"

@@ -10,9 +10,16 @@
 --     nodes added later never get it, existing workers' copies are rewritten by the next metadata
 --     sync).
 --   * check_ddl() returns the line and column where each statement starts.
--- The decision log (files under $PGDATA/citus_sidecar), metadata_snapshot and metadata_changes
--- (acknowledgements included) are kept as they are. tests/upgrade.sh checks that the result
--- equals a fresh install of 0.2.0, object by object.
+--   * The checksum worker's tables say what they hold in columns, not in sentinel names:
+--     metadata_changes gains kind (change, drift, reachability) and catalog, and its
+--     table_name is NULL where the change is about a node or a catalog; its old rows are
+--     classified from the names and reasons 0.1.0 wrote. metadata_snapshot (what the last
+--     snapshot saw, a cache the worker rebuilds on its next cycle, without recording changes)
+--     is made again in its new shape, and the worker's own state moves to checksum_state.
+--     record_checksums() and tenant_load_top() gain columns.
+-- The decision log (files under $PGDATA/citus_sidecar) and metadata_changes (acknowledgements
+-- included) are kept. tests/upgrade.sh checks that the result equals a fresh install of 0.2.0,
+-- object by object.
 
 -- The extension is no distributed object.
 DO $unmark$
@@ -31,8 +38,47 @@ BEGIN
 END
 $unmark$;
 
--- check_ddl() gains columns: its row type changes, so it is dropped and created again.
+-- check_ddl(), record_checksums() and tenant_load_top() gain columns: their row types change,
+-- so they are dropped and created again.
 DROP FUNCTION @extschema@.check_ddl(text);
+DROP FUNCTION @extschema@.record_checksums();
+DROP FUNCTION @extschema@.tenant_load_top(integer);
+
+-- The checksum worker's tables.
+-- (a member table dropped by DROP TABLE alone would stay in the extension's configuration list)
+ALTER EXTENSION "citus-sidecar" DROP TABLE @extschema@.metadata_snapshot;
+DROP TABLE @extschema@.metadata_snapshot;
+CREATE TABLE metadata_snapshot (
+    node text NOT NULL,
+    object_kind text NOT NULL CHECK (object_kind IN ('table', 'catalog')),
+    object_name text NOT NULL,
+    checksum text NOT NULL,
+    layout text,
+    drifted boolean NOT NULL DEFAULT false,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (node, object_kind, object_name)
+);
+CREATE TABLE checksum_state (
+    node text PRIMARY KEY,
+    reachable boolean,
+    last_snapshot_at timestamptz
+);
+ALTER TABLE metadata_changes
+    ALTER COLUMN table_name DROP NOT NULL,
+    ADD COLUMN kind text NOT NULL DEFAULT 'change' CHECK (kind IN ('change', 'drift', 'reachability')),
+    ADD COLUMN catalog text CHECK (catalog IN ('pg_dist_node', 'pg_dist_colocation'));
+UPDATE metadata_changes SET kind = 'reachability', table_name = NULL WHERE table_name = '(reachable)';
+UPDATE metadata_changes SET catalog = btrim(table_name, '()'), table_name = NULL
+ WHERE table_name IN ('(pg_dist_node)', '(pg_dist_colocation)');
+UPDATE metadata_changes SET kind = 'drift' WHERE kind = 'change' AND reason LIKE '%(drift)';
+SELECT pg_catalog.pg_extension_config_dump('metadata_snapshot', '');
+SELECT pg_catalog.pg_extension_config_dump('checksum_state', '');
+CREATE OR REPLACE VIEW unexpected_metadata_changes AS
+SELECT change_id, detected_at, node, table_name, reason, kind, catalog
+  FROM metadata_changes
+ WHERE classification = 'unexpected' AND acknowledged_at IS NULL
+ ORDER BY detected_at;
+REVOKE ALL ON metadata_snapshot, checksum_state FROM PUBLIC;
 
 -- Every C function, pointing at citus-sidecar.so (MODULE_PATHNAME).
 CREATE OR REPLACE FUNCTION "_shard_consistency_report"(
@@ -118,7 +164,9 @@ CREATE OR REPLACE FUNCTION "record_checksums"() RETURNS TABLE (
 	"node" TEXT,
 	"table_name" TEXT,
 	"classification" TEXT,
-	"reason" TEXT
+	"reason" TEXT,
+	"kind" TEXT,
+	"catalog" TEXT
 )
 STRICT VOLATILE PARALLEL UNSAFE
 LANGUAGE c
@@ -170,7 +218,8 @@ CREATE OR REPLACE FUNCTION "tenant_load_top"(
 	"share_percent" double precision,
 	"shard_id" bigint,
 	"node" TEXT,
-	"recommendation" TEXT
+	"recommendation" TEXT,
+	"detail" TEXT
 )
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c

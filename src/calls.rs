@@ -380,6 +380,9 @@ pub unsafe fn check_unrouted_call(flinfo: *mut pg_sys::FmgrInfo) -> Option<repor
 
 /// `citus_sidecar.guarded_call(fn oid, VARIADIC "any") RETURNS void`: validates, then runs
 /// the Citus function with the remaining arguments.
+///
+/// # Safety
+/// PostgreSQL calls it through fmgr, as the C function behind guarded_call(), with a valid FunctionCallInfo.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn citus_sidecar_guarded_call(

@@ -101,11 +101,15 @@ unsafe extern "C-unwind" fn proc_invalidated(_arg: pg_sys::Datum, _cacheid: i32,
     STATE.0.set(State::Unknown);
 }
 
+/// # Safety
+/// PostgreSQL calls it as a relcache invalidation callback.
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn rel_invalidated(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
     REL_GEN.0.set(REL_GEN.0.get() + 1);
 }
 
+/// # Safety
+/// PostgreSQL calls it as a transaction callback.
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
     if event == pg_sys::XactEvent::XACT_EVENT_ABORT

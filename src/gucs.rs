@@ -192,6 +192,8 @@ unsafe fn check_string(newval: *mut *mut c_char, validate: fn(&str) -> Result<()
     }
 }
 
+/// # Safety
+/// PostgreSQL calls it as the GUC check hook of citus_sidecar.rule_overrides, with a valid value pointer.
 #[pg_guard]
 unsafe extern "C-unwind" fn check_rule_overrides(
     newval: *mut *mut c_char,

@@ -65,7 +65,8 @@ VALUES ('coordinator', 'users', 'sum-1', '', now() - interval '1 hour'),
 INSERT INTO citus_sidecar.metadata_changes (detected_at, node, table_name, classification, reason, old_checksum, new_checksum)
 VALUES (now() - interval '2 hours', 'coordinator', 'users', 'unexpected', 'shard ranges changed', 'a', 'b'),
        (now() - interval '3 hours', '127.0.0.1:9701', 'orders', 'unexpected', 'placements differ from the coordinator''s (drift)', 'c', 'd'),
-       (now() - interval '4 hours', 'coordinator', 'users', 'expected', 'create_distributed_table (guard decision)', NULL, 'a');
+       (now() - interval '4 hours', 'coordinator', 'users', 'expected', 'create_distributed_table (guard decision)', NULL, 'a'),
+       (now() - interval '5 hours', '127.0.0.1:9702', '(reachable)', 'expected', 'reachable again', 'unreachable', 'reachable');
 UPDATE citus_sidecar.metadata_changes SET acknowledged_at = now(), acknowledged_by = 'postgres', note = 'OPS-1 reviewed'
  WHERE table_name = 'orders';
 SET citus_sidecar.mode = off;   -- what Citus did for 0.1.0, done by hand here
@@ -108,18 +109,20 @@ fi
 data="$(pq "$port" -d upgraded -At <<'SQL' 2>&1
 SELECT 'changes=' || count(*) || ' acknowledged=' || count(acknowledged_at) FROM citus_sidecar.metadata_changes;
 SELECT 'open=' || count(*) FROM citus_sidecar.unexpected_metadata_changes;
+SELECT 'kinds=' || string_agg(kind || ':' || coalesce(table_name, '-'), ',' ORDER BY change_id) FROM citus_sidecar.metadata_changes;
 SELECT 'distributed=' || count(*) FROM pg_catalog.pg_dist_object WHERE classid = 'pg_catalog.pg_extension'::regclass
    AND objid = (SELECT oid FROM pg_extension WHERE extname = 'citus-sidecar');
 SELECT 'version=' || extversion FROM pg_extension WHERE extname = 'citus-sidecar';
 SQL
 )"
 records_after="$(pq "$port" -d upgraded -Atc "SELECT count(*) FROM citus_sidecar.guard_decisions" 2>&1)"
-want="changes=3 acknowledged=1
+want="changes=4 acknowledged=1
 open=1
+kinds=change:users,drift:orders,change:users,reachability:-
 distributed=0
 version=$version"
 if [ "$data" = "$want" ] && [ "$records_after" -ge "$records_before" ] && [ "$records_before" -ge 1 ]; then
-    ok "data kept: 3 changes (1 acknowledged, 1 open), $records_after decision records; no longer a distributed object"
+    ok "data kept: 4 changes (1 acknowledged, 1 open; drift and reachability in kind), $records_after decision records; no longer a distributed object"
 else
     bad "after the update: $data / decision records $records_before -> $records_after"
 fi

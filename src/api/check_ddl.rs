@@ -630,6 +630,8 @@ unsafe extern "C-unwind" {
 static SYNTAX_POSITION: crate::catalog::BackendLocal<std::cell::Cell<i32>> =
     crate::catalog::BackendLocal(std::cell::Cell::new(0));
 
+/// # Safety
+/// PostgreSQL calls it as an error context callback, while an error is being raised.
 unsafe extern "C-unwind" fn note_position(_arg: *mut c_void) {
     // SAFETY: called by errfinish while the error is being raised; only reads it.
     SYNTAX_POSITION.0.set(unsafe { geterrposition() });

@@ -20,6 +20,9 @@ pub fn init() {
 
 /// No pgrx guard here: this runs for every statement, and a plan that only reads (every routed
 /// query) costs a couple of compares. Plans that write go through the guarded [`check_writes`].
+///
+/// # Safety
+/// PostgreSQL calls it as ExecutorStart_hook, with a valid QueryDesc.
 unsafe extern "C-unwind" fn sidecar_executor_start(
     query_desc: *mut pg_sys::QueryDesc,
     eflags: i32,
@@ -47,6 +50,9 @@ unsafe extern "C-unwind" fn sidecar_executor_start(
 }
 
 /// A plan that writes: blocked (raises) when it edits Citus's metadata by hand.
+///
+/// # Safety
+/// only from the ExecutorStart hook, with its QueryDesc.
 #[pg_guard]
 unsafe extern "C-unwind" fn check_writes(query_desc: *mut pg_sys::QueryDesc) {
     // SAFETY: query_desc is PostgreSQL's; `edit` is Copy, so the raise crosses no destructor.

@@ -32,6 +32,8 @@ pub fn init() {
     }
 }
 
+/// # Safety
+/// PostgreSQL calls it as needs_fmgr_hook, with a valid function OID.
 #[pg_guard]
 unsafe extern "C-unwind" fn sidecar_needs_fmgr_hook(fn_oid: pg_sys::Oid) -> bool {
     // SAFETY: copying the saved pointer; nothing with a destructor is alive here.
@@ -69,6 +71,8 @@ fn tracked(kind: FnKind) -> bool {
     }
 }
 
+/// # Safety
+/// PostgreSQL calls it as fmgr_hook, with the FmgrInfo and private datum of a call it asked to see.
 #[pg_guard]
 unsafe extern "C-unwind" fn sidecar_fmgr_hook(
     event: pg_sys::FmgrHookEventType::Type,

@@ -24,6 +24,9 @@ pub fn init() {
 /// calls a function not built into PostgreSQL) needs one; that lives in [`route`]. What runs
 /// here reads settings, walks the tree (calls::candidate_calls: no panic, no value with a
 /// destructor) and chains.
+///
+/// # Safety
+/// PostgreSQL calls it as planner_hook, with the arguments of planner().
 unsafe extern "C-unwind" fn sidecar_planner(
     parse: *mut pg_sys::Query,
     query_string: *const c_char,
@@ -54,6 +57,9 @@ unsafe extern "C-unwind" fn sidecar_planner(
 
 /// The planner hook's slow path, guarded: classify the candidates (catalog lookups) and route the
 /// watched ones.
+///
+/// # Safety
+/// only from the planner hook, with a list of FuncExprs of the query being planned.
 #[pg_guard]
 unsafe extern "C-unwind" fn route(candidates: *mut pg_sys::List) {
     // SAFETY: FuncExprs of the Query being planned.

@@ -146,6 +146,8 @@ fn guard_active() -> bool {
         && catalog::is_active()
 }
 
+/// # Safety
+/// PostgreSQL calls it as ProcessUtility_hook, with the arguments of ProcessUtility.
 #[pg_guard]
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C-unwind" fn sidecar_utility(

@@ -28,9 +28,9 @@ SELECT pg_catalog.pg_describe_object(m.classid, m.objid, 0) || ' = ' || coalesce
                             FROM pg_catalog.pg_attribute a
                             LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-                         (SELECT string_agg(regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), ' USING ', ' '), '; ' ORDER BY 1)
+                         (SELECT string_agg(regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), ' USING ', ' '), '; ' ORDER BY i.indexrelid::regclass::text)
                             FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid),
-                         (SELECT string_agg(co.conname || ' ' || pg_catalog.pg_get_constraintdef(co.oid), '; ' ORDER BY 1)
+                         (SELECT string_agg(co.conname || ' ' || pg_catalog.pg_get_constraintdef(co.oid), '; ' ORDER BY co.conname)
                             FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid))
           FROM pg_catalog.pg_class c WHERE c.oid = m.objid)
     WHEN 'pg_catalog.pg_type'::regclass THEN (
