@@ -23,15 +23,16 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# A temp dir the postgres user can write, removed by pg_cleanup.
-PG_RUN_DIRS=()
+# A temp dir the postgres user can write, removed by pg_cleanup. Callers take it as
+# d="$(pg_tempdir)", a subshell, so the list of dirs to remove is kept in a file, not a variable.
+PG_RUN_DIRS_FILE="$(mktemp "${TMPDIR:-/tmp}/citus-sidecar-dirs.XXXXXX")"
 PG_STARTED=()
 pg_tempdir() {
     local d
     d="$(mktemp -d "${TMPDIR:-/tmp}/citus-sidecar.XXXXXX")"
     chmod 755 "$d"
     [ "$(id -un)" = "$PG_OS_USER" ] || chown "$PG_OS_USER" "$d"
-    PG_RUN_DIRS+=("$d")
+    echo "$d" >>"$PG_RUN_DIRS_FILE"
     echo "$d"
 }
 
@@ -65,10 +66,11 @@ pg_cleanup() {
     local d
     for d in "${PG_STARTED[@]}"; do pg_stop "$d"; done
     PG_STARTED=()
-    if [ -z "${KEEP_TEST_DIRS:-}" ]; then
-        for d in "${PG_RUN_DIRS[@]}"; do rm -rf "$d"; done
+    if [ -z "${KEEP_TEST_DIRS:-}" ] && [ -f "$PG_RUN_DIRS_FILE" ]; then
+        while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done <"$PG_RUN_DIRS_FILE"
+        : >"$PG_RUN_DIRS_FILE"
     fi
-    PG_RUN_DIRS=()
+    [ -n "${KEEP_TEST_DIRS:-}" ] || rm -f "$PG_RUN_DIRS_FILE"
 }
 
 # psql against PORT, quiet, stop on error.
