@@ -16,12 +16,14 @@ pub mod hashmath;
 pub mod hatch;
 pub mod ident;
 pub mod metadata;
+pub mod misplaced;
 pub mod pgvalue;
 pub mod policy;
 pub mod prepared;
 pub mod psql;
 pub mod record;
 pub mod script;
+pub mod split;
 pub mod tenants;
 
 #[cfg(test)]
