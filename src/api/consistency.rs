@@ -431,6 +431,7 @@ fn shard_consistency_report(
         for c in w {
             let known = CATEGORIES.contains(&c.as_str())
                 || rules::CATALOG_CHECKS.contains(&c.as_str())
+                || c == "colocation-split"
                 || [
                     "shard-relation-missing",
                     "orphan-shard-relation",
@@ -481,6 +482,23 @@ fn shard_consistency_report(
     let mut unreachable: HashSet<String> = HashSet::new();
     if runs("catalog") {
         out.extend(rules::check_catalog(&snap));
+        // Tables that belong together in different colocation groups (src/api/split.rs).
+        let names: HashSet<&str> = tables.iter().map(|t| t.info.name.as_str()).collect();
+        for s in crate::api::splits() {
+            let listed = s.moving_tables.iter().any(|t| names.contains(t.as_str()))
+                || names.contains(s.target_table.as_str());
+            if listed {
+                out.push(Issue {
+                    check: "colocation-split",
+                    level: rules::Level::Warning,
+                    table: Some(s.table().to_string()),
+                    shard: None,
+                    node: None,
+                    detail: s.detail(),
+                    remediation: Some(s.remediation()),
+                });
+            }
+        }
     }
     if runs("physical") {
         for t in &tables {

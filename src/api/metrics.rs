@@ -165,5 +165,7 @@ fn metrics() -> String {
             ));
         }
     }
+
+    out.push_str(&super::split::gauge());
     out
 }

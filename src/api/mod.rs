@@ -8,7 +8,11 @@ mod operations;
 
 pub(crate) use consistency::on_all_nodes;
 mod guard;
+mod repair;
 mod rules;
+mod split;
+
+pub(crate) use split::splits;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);
@@ -17,4 +21,14 @@ pgrx::extension_sql_file!(
     "../../sql/consistency.sql",
     name = "consistency",
     requires = [consistency::shard_consistency_report]
+);
+pgrx::extension_sql_file!(
+    "../../sql/split.sql",
+    name = "split",
+    requires = [split::declare_separate, split::retract_separate]
+);
+pgrx::extension_sql_file!(
+    "../../sql/repair.sql",
+    name = "repair",
+    requires = [repair::repair_misplaced_rows]
 );
