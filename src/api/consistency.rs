@@ -407,6 +407,7 @@ fn cross_node(nodes: &Nodes, out: &mut Vec<Issue>, unreachable: &mut HashSet<Str
 /// bounds it.
 /// (SQL: shard_consistency_report(tables regclass[], checks text[], max_rows_per_shard bigint),
 /// in sql/consistency.sql, calls this with the tables as OIDs.)
+#[allow(clippy::type_complexity)] // the row type is the SQL result's columns
 #[pg_extern(volatile, parallel_unsafe, name = "_shard_consistency_report")]
 fn shard_consistency_report(
     tables: Option<Vec<pg_sys::Oid>>,

@@ -60,6 +60,7 @@ type Row = (
 );
 
 /// Prepared transactions older than `older_than` on every node, with what to do about each.
+#[allow(clippy::type_complexity)] // the row type is the SQL result's columns
 #[pg_extern(volatile, parallel_unsafe)]
 fn stale_prepared_xacts(
     older_than: default!(Option<Interval>, "'5 minutes'"),
@@ -289,6 +290,7 @@ fn hash_groups() -> Vec<(i32, String, String)> {
 /// when Citus's tenant tracking is on; otherwise by data size (rows per distribution value, read
 /// from at most 100,000 rows per shard), after saying so. Above
 /// citus_sidecar.tenant_share_threshold percent, the recommendation is the statement to run.
+#[allow(clippy::type_complexity)] // the row type is the SQL result's columns
 #[pg_extern(volatile, parallel_unsafe)]
 fn tenant_load_top(
     n: default!(Option<i32>, "10"),
@@ -499,6 +501,7 @@ fn tenant_load_top(
 /// the group's tables added up per shard position) and per node the shards and bytes it holds.
 /// Sizes come from every placement through run_command_on_placements; an unreachable node is a
 /// row. Above citus_sidecar.shard_skew_threshold the recommendation is the statement to run.
+#[allow(clippy::type_complexity)] // the row type is the SQL result's columns
 #[pg_extern(volatile, parallel_unsafe)]
 fn hot_shards() -> TableIterator<
     'static,
@@ -595,9 +598,8 @@ fn hot_shards() -> TableIterator<
             .map(|(_, t)| t.as_str())
             .collect();
         let rec = ratio.filter(|r| *r > threshold).map(|_| {
-            format!(
-                "-- find the tenants behind it: SELECT * FROM citus_sidecar.tenant_load_top();\n-- or spread the group by size:\nSELECT citus_rebalance_start(rebalance_strategy => 'by_disk_size');"
-            )
+            "-- find the tenants behind it: SELECT * FROM citus_sidecar.tenant_load_top();\n-- or spread the group by size:\nSELECT citus_rebalance_start(rebalance_strategy => 'by_disk_size');"
+                .to_string()
         });
         out.push((
             "shard-skew".to_string(),
