@@ -2,6 +2,8 @@
 # The integrity checks at scale, measured (figures, not a timed test):
 #   1. the catalog checks of shard_consistency_report() on a synthetic catalog of 100,000 shards
 #      (100 tables x 1,000 shards in 10 colocation groups, placements on 4 nodes);
+#      and again with every table distributed by tenant_id (the colocation-split check then
+#      finds every group split from the others);
 #   2. one cycle of the checksum worker (record_checksums()) on the same catalog;
 #   3. the misplaced-row scan against a plain count(*) over the same shards, side by side in one
 #      run (needs citus.so: real Citus, shards local to a single node).
@@ -45,8 +47,17 @@ issues=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.shard
 catalog_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
 pq "$port" -d postgres -c "SELECT count(*) FROM citus_sidecar.record_checksums()" >/dev/null   # the baseline snapshot
 cycle_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.record_checksums()")
+# The same catalog with every table distributed by tenant_id: each group is then split from the
+# others (same column name), and the colocation-split check has findings to build.
+pq "$port" -d postgres >/dev/null <<'SQL'
+SET citus_sidecar.mode = 'off';
+DO $$ BEGIN FOR t IN 1..100 LOOP EXECUTE format('ALTER TABLE t%s RENAME COLUMN id TO tenant_id', t); END LOOP; END $$;
+SQL
+splits=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.shard_consistency_report(checks => '{colocation-split}')")
+split_ms=$(best_ms "$port" postgres 3 "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
 printf '%-62s %10s\n' "measurement" "ms"
 printf '%-62s %10s\n' "catalog checks, $shards shards ($issues issues)" "$catalog_ms"
+printf '%-62s %10s\n' "catalog checks, same, by tenant_id ($splits colocation splits)" "$split_ms"
 printf '%-62s %10s\n' "one checksum worker cycle, $shards shards" "$cycle_ms"
 pg_stop "$tmp/double"
 
