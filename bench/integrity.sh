@@ -4,8 +4,10 @@
 # placement, through run_command_on_placements) and, where there is one, the way a peer does
 # it (Citus's citus_shards view, which sizes every shard with one command per node), in the
 # same run, on the same cluster:
-#   1. on the Citus TEST DOUBLE, a synthetic catalog of 100,000 shards: the catalog checks and
-#      one cycle of the checksum worker (they read only the coordinator's metadata);
+#   1. on the Citus TEST DOUBLE, a synthetic catalog of 100,000 shards: the catalog checks, again
+#      with every table distributed by tenant_id (the colocation-split check then finds every
+#      group split from the others), and one cycle of the checksum worker (they read only the
+#      coordinator's metadata);
 #   2. on real Citus (a coordinator and two workers on loopback, tests/lib/cluster.sh), with
 #      6,400 shards (100 tables x 64) and then 100,000 (100 tables x 1,000): the default
 #      shard_consistency_report() and hot_shards();
@@ -56,8 +58,17 @@ shards=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM pg_dist_shard")
 catalog_ms=$(best_ms "$port" postgres "$RUNS" "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
 pq "$port" -d postgres -c "SELECT count(*) FROM citus_sidecar.record_checksums()" >/dev/null   # the baseline snapshot
 cycle_ms=$(best_ms "$port" postgres "$RUNS" "count(*) FROM citus_sidecar.record_checksums()")
+# The same catalog with every table distributed by tenant_id: each group is then split from the
+# others (same column name), and the colocation-split check has findings to build.
+pq "$port" -d postgres >/dev/null <<'SQL'
+SET citus_sidecar.mode = 'off';
+DO $$ BEGIN FOR t IN 1..100 LOOP EXECUTE format('ALTER TABLE t%s RENAME COLUMN id TO tenant_id', t); END LOOP; END $$;
+SQL
+splits=$(pq "$port" -d postgres -At -c "SELECT count(*) FROM citus_sidecar.shard_consistency_report(checks => '{colocation-split}')")
+split_ms=$(best_ms "$port" postgres "$RUNS" "count(*) FROM citus_sidecar.shard_consistency_report(checks => '{catalog}')")
 row "measurement (ms, best of $RUNS)" "sidecar" "" ""
 row "catalog checks, $shards shards (test double)" "$catalog_ms" "" ""
+row "catalog checks, by tenant_id ($splits colocation splits)" "$split_ms" "" ""
 row "one checksum worker cycle, $shards shards (test double)" "$cycle_ms" "" ""
 pg_stop "$tmp/double"
 

@@ -17,6 +17,10 @@
 --     snapshot saw, a cache the worker rebuilds on its next cycle, without recording changes)
 --     is made again in its new shape, and the worker's own state moves to checksum_state.
 --     record_checksums() and tenant_load_top() gain columns.
+--   * Colocation splits made before the sidecar: shard_consistency_report() finds them (check
+--     colocation-split), and a superuser can declare a separation deliberate
+--     (declare_separate / retract_separate, kept in the new table declared_separations).
+--   * repair_misplaced_rows() moves rows that sit in the wrong shard into the right one.
 -- The decision log (files under $PGDATA/citus_sidecar) and metadata_changes (acknowledgements
 -- included) are kept. tests/upgrade.sh checks that the result equals a fresh install of 0.2.0,
 -- object by object.
@@ -234,5 +238,45 @@ CREATE OR REPLACE FUNCTION guarded_call(target oid, VARIADIC args "any")
 RETURNS void
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'citus_sidecar_guarded_call';
+
+-- New in 0.2.0: deliberate separations, and the repair of misplaced rows (sql/split.sql,
+-- sql/repair.sql and their functions, as a fresh install creates them).
+CREATE FUNCTION declare_separate(table_name regclass, reason text) RETURNS void
+VOLATILE PARALLEL UNSAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'declare_separate_wrapper';
+
+CREATE FUNCTION retract_separate(table_name regclass) RETURNS boolean
+VOLATILE PARALLEL UNSAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'retract_separate_wrapper';
+
+CREATE TABLE declared_separations (
+    table_name regclass PRIMARY KEY,
+    reason text NOT NULL CHECK (btrim(reason) <> ''),
+    declared_by name NOT NULL DEFAULT current_user,
+    declared_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('declared_separations', '');
+
+COMMENT ON TABLE declared_separations IS
+    'citus-sidecar: colocation groups separate on purpose (declare_separate / retract_separate)';
+
+REVOKE ALL ON declared_separations FROM PUBLIC;
+GRANT SELECT ON declared_separations TO PUBLIC;
+REVOKE ALL ON FUNCTION declare_separate(regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION retract_separate(regclass) FROM PUBLIC;
+
+CREATE FUNCTION repair_misplaced_rows(
+    table_name regclass,
+    dry_run boolean DEFAULT true,
+    batch_size integer DEFAULT 10000
+) RETURNS TABLE (
+    action text, shard_id bigint, target_shard_id bigint, node text,
+    key jsonb, misplaced_row jsonb, existing_row jsonb, detail text)
+VOLATILE PARALLEL UNSAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'repair_misplaced_rows_wrapper';
+
+REVOKE ALL ON FUNCTION repair_misplaced_rows(regclass, boolean, integer) FROM PUBLIC;
+COMMENT ON FUNCTION repair_misplaced_rows(regclass, boolean, integer) IS
+    'citus-sidecar: moves rows that sit in the wrong shard into the right one through Citus (dry run by default); superuser only';
 
 -- check_ddl() was created again: its privileges are the default ones, as in a fresh install.

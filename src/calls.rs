@@ -302,6 +302,11 @@ fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pend
     let Some(values) = values else {
         return unchecked(kind, UNREADABLE);
     };
+    // Every watched function takes the table first, as a regclass.
+    let relid = match values.first() {
+        Some(Value::Relation(RelationRef::Oid(oid))) => Some(*oid),
+        _ => None,
+    };
     let args = values.into_iter().map(Arg::positional).collect();
     // Nothing to check when Citus would do nothing, or refuses the call itself with its own
     // error, or the table does not exist (PostgreSQL or Citus says so).
@@ -309,12 +314,17 @@ fn check(kind: CitusFunction, values: Option<Vec<Value>>) -> Option<report::Pend
     let findings = check_distribution_call(&call, &facts::cluster(), &facts::settings());
     let (verdict, hatch, error) = report::enforce(&findings);
     let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
-    decisions::record(
+    // The table and where the call puts it: the split check reads a recorded
+    // colocate_with => 'none' as a separation made on purpose.
+    let colocate_with = sidecar_rules::record::colocate_with_of(&call);
+    decisions::record_call(
         kind.proname(),
         Some(&call.table().name),
         &rules,
         verdict.as_str(),
         hatch.as_deref(),
+        relid,
+        colocate_with.as_deref(),
     );
     error
 }

@@ -77,6 +77,20 @@ pub fn record(
     verdict: &str,
     reason: Option<&str>,
 ) {
+    record_call(subject, table, rules, verdict, reason, None, None);
+}
+
+/// [`record`], with what a distribution call (or a repair) says about its table: its OID and
+/// where the call puts it (`colocate_with`).
+pub fn record_call(
+    subject: &str,
+    table: Option<&str>,
+    rules: &[&str],
+    verdict: &str,
+    reason: Option<&str>,
+    relid: Option<u32>,
+    colocate_with: Option<&str>,
+) {
     // SAFETY: backend globals and catalog lookups inside a transaction.
     let (at, pid, role_oid, superuser, role, database, statement) = unsafe {
         (
@@ -100,6 +114,8 @@ pub fn record(
         rules,
         verdict,
         reason,
+        relid,
+        colocate_with,
     }
     .to_json_line();
     let shelf = Shelf::of(superuser, verdict, role_oid.to_u32());

@@ -12,7 +12,7 @@ use sidecar_rules::consistency::catalog::{check_catalog, needs, Context};
 use sidecar_rules::consistency::physical::check_physical;
 use sidecar_rules::consistency::repair::ranges_valid;
 use sidecar_rules::consistency::{
-    Category, CheckId, Evidence, Index, Issue, NodeAnswer, Selection,
+    Category, CheckId, Evidence, Index, Issue, Level, NodeAnswer, Remedy, Selection,
 };
 
 use crate::queries;
@@ -199,6 +199,7 @@ fn report(
     let mut out = Vec::new();
     if catalog {
         out.extend(check_catalog(&cx));
+        out.extend(colocation_splits(&cluster));
     }
     if selection.runs(Category::Physical) || selection.runs(Category::Data) {
         out.extend(check_physical(&cx.ix, &ev, &cx.placement_repairs, &PgQuote));
@@ -221,6 +222,33 @@ fn report(
     );
     out.retain(|i| selection.keeps(i.check));
     out
+}
+
+/// Tables that belong together in different colocation groups (src/api/split.rs), for the
+/// tables the report looks at.
+fn colocation_splits(cluster: &Cluster) -> Vec<Issue> {
+    let names: HashSet<&str> = cluster
+        .snapshot
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    crate::api::splits()
+        .into_iter()
+        .filter(|s| {
+            s.moving_tables.iter().any(|t| names.contains(t.as_str()))
+                || names.contains(s.target_table.as_str())
+        })
+        .map(|s| {
+            Issue::new(
+                CheckId::ColocationSplit,
+                Level::Warning,
+                s.detail(),
+                Remedy::Run(s.remediation()),
+            )
+            .table(s.table())
+        })
+        .collect()
 }
 
 type Answers = Option<Vec<NodeAnswer<String>>>;

@@ -170,6 +170,8 @@ fn skew() -> String {
             ));
         }
     }
+
+    out.push_str(&super::split::gauge());
     out
 }
 

@@ -7,9 +7,13 @@ mod hot_shards;
 mod metrics;
 mod monitor;
 mod prepared;
+mod repair;
 mod rules;
 mod snapshot;
+mod split;
 mod tenants;
+
+pub(crate) use split::splits;
 
 pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../../sql/guard.sql", name = "guard", finalize);
@@ -18,4 +22,14 @@ pgrx::extension_sql_file!(
     "../../sql/consistency.sql",
     name = "consistency",
     requires = [consistency::shard_consistency_report]
+);
+pgrx::extension_sql_file!(
+    "../../sql/split.sql",
+    name = "split",
+    requires = [split::declare_separate, split::retract_separate]
+);
+pgrx::extension_sql_file!(
+    "../../sql/repair.sql",
+    name = "repair",
+    requires = [repair::repair_misplaced_rows]
 );

@@ -578,7 +578,17 @@ BEGIN
             END IF;
         END;
     END IF;
-    n := coalesce(shard_count, (SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = table_name)::integer);
+    -- alter_table.c:2071-2087: with a table in colocate_with, shard_count may only repeat its
+    -- shard count (the new table takes that table's shards).
+    IF colocate_with IS NOT NULL AND colocate_with NOT IN ('default', 'none') THEN
+        IF shard_count IS NOT NULL AND shard_count <> (SELECT count(*) FROM pg_catalog.pg_dist_shard
+                                                        WHERE logicalrelid = colocate_with::regclass) THEN
+            RAISE EXCEPTION 'shard_count cannot be different than the shard count of the table in colocate_with'
+                USING HINT = 'if no shard_count is specified shard count will be same with colocate_with table''s';
+        END IF;
+    END IF;
+    n := CASE WHEN colocate_with IS NOT NULL AND colocate_with NOT IN ('default', 'none') THEN NULL
+              ELSE coalesce(shard_count, (SELECT count(*) FROM pg_catalog.pg_dist_shard WHERE logicalrelid = table_name)::integer) END;
     PERFORM citus.undistribute(table_name);
     PERFORM citus.distribute(table_name, coalesce(distribution_column, cur.attname), 'hash',
                              coalesce(colocate_with, 'default'),

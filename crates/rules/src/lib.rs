@@ -18,6 +18,7 @@ pub mod hatch;
 pub mod hot;
 pub mod ident;
 pub mod metadata;
+pub mod misplaced;
 pub mod pgvalue;
 pub mod policy;
 pub mod prepared;
@@ -25,6 +26,7 @@ pub mod psql;
 pub mod record;
 pub mod script;
 pub mod snapshot;
+pub mod split;
 pub mod tenants;
 
 #[cfg(test)]

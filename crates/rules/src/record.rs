@@ -34,6 +34,12 @@ pub struct Decision<'a> {
     /// allowed | warned | blocked | allowed-by-hatch
     pub verdict: &'a str,
     pub reason: Option<&'a str>,
+    /// The table's OID, for distribution calls (the split check finds a table's last call by it,
+    /// whatever its name is now).
+    pub relid: Option<u32>,
+    /// `colocate_with` as the called function reads it (`none`, `default`, or a table), for
+    /// distribution calls that say where the table goes.
+    pub colocate_with: Option<&'a str>,
 }
 
 /// Longest statement text kept, in characters.
@@ -43,8 +49,17 @@ impl Decision<'_> {
     pub fn to_json_line(&self) -> String {
         let statement: String = self.statement.chars().take(MAX_STATEMENT_CHARS).collect();
         let rules: Vec<String> = self.rules.iter().map(|r| json_string(r)).collect();
+        // Fields after "reason" only when there is something to say: lines of other decisions
+        // stay as 0.1.0 wrote them.
+        let mut call = String::new();
+        if let Some(relid) = self.relid {
+            call.push_str(&format!(",\"relid\":{relid}"));
+        }
+        if let Some(cw) = self.colocate_with {
+            call.push_str(&format!(",\"colocate_with\":{}", json_string(cw)));
+        }
         format!(
-            "{{\"at\":{},\"pid\":{},\"role\":{},\"database\":{},\"subject\":{},\"table\":{},\"statement\":{},\"rules\":[{}],\"verdict\":{},\"reason\":{}}}\n",
+            "{{\"at\":{},\"pid\":{},\"role\":{},\"database\":{},\"subject\":{},\"table\":{},\"statement\":{},\"rules\":[{}],\"verdict\":{},\"reason\":{}{call}}}\n",
             self.at,
             self.pid,
             json_string(self.role),
@@ -114,6 +129,43 @@ pub fn line_time(line: &str) -> Option<i64> {
     rest[..end].parse().ok()
 }
 
+/// The distribution-call record of a log line: one the guard wrote with a `relid` (0.2.0 and
+/// later); None for any other line.
+pub fn call_record(line: &str) -> Option<crate::split::CallRecord> {
+    if !line.contains("\"relid\":") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(crate::split::CallRecord {
+        at: v.get("at")?.as_i64()?,
+        database: v.get("database")?.as_str()?.to_string(),
+        relid: u32::try_from(v.get("relid")?.as_u64()?).ok()?,
+        verdict: v.get("verdict")?.as_str()?.to_string(),
+        colocate_with: v
+            .get("colocate_with")
+            .and_then(|c| c.as_str())
+            .map(str::to_string),
+    })
+}
+
+/// `colocate_with` of a distribution call as its function reads it, for the decision log: the
+/// keyword (`default`, `none`) or the table, or None when the call leaves it to Citus
+/// (alter_distributed_table without it, undistribute_table).
+pub fn colocate_with_of(call: &crate::DistCall) -> Option<String> {
+    use crate::{ColocateWith, DistCall};
+    let cw = match call {
+        DistCall::CreateDistributedTable { colocate_with, .. }
+        | DistCall::UpdateDistributedTableColocation { colocate_with, .. } => Some(colocate_with),
+        DistCall::AlterDistributedTable { colocate_with, .. } => colocate_with.as_ref(),
+        DistCall::UndistributeTable { .. } => None,
+    }?;
+    Some(match cw {
+        ColocateWith::Default => "default".to_string(),
+        ColocateWith::None => "none".to_string(),
+        ColocateWith::Table(t) => t.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +216,8 @@ mod tests {
             rules: &[],
             verdict: "allowed",
             reason: None,
+            relid: None,
+            colocate_with: None,
         };
         assert_eq!(line_time(&d.to_json_line()), Some(814_000_000_123));
         assert_eq!(line_time("{\"pid\":1}"), None);
@@ -182,6 +236,8 @@ mod tests {
             rules: &["shard-count-colocation"],
             verdict: "blocked",
             reason: None,
+            relid: None,
+            colocate_with: None,
         };
         let line = d.to_json_line();
         assert_eq!(line.matches('\n').count(), 1);
@@ -189,6 +245,43 @@ mod tests {
         assert!(line.contains(r#""role":"app\"x""#));
         assert!(line.contains(r#""statement":"SELECT 'a\\b'\n;""#));
         assert_eq!(json_string("\u{1}"), "\"\\u0001\"");
+        assert!(call_record(&line).is_none(), "no relid: not a call record");
+    }
+
+    #[test]
+    fn distribution_calls_carry_their_table_and_colocation() {
+        let d = Decision {
+            at: 42,
+            pid: 2,
+            role: "r",
+            database: "app \"x\"",
+            subject: "create_distributed_table",
+            table: Some("orders"),
+            statement: "SELECT create_distributed_table('orders', 'user_id', colocate_with => 'none') -- \"relid\":1",
+            rules: &[],
+            verdict: "allowed",
+            reason: None,
+            relid: Some(16385),
+            colocate_with: Some("none"),
+        };
+        let line = d.to_json_line();
+        assert!(
+            line.ends_with(",\"relid\":16385,\"colocate_with\":\"none\"}\n"),
+            "{line}"
+        );
+        let r = call_record(&line).expect("a call record");
+        assert_eq!(
+            (
+                r.at,
+                r.database.as_str(),
+                r.relid,
+                r.verdict.as_str(),
+                r.colocate_with.as_deref()
+            ),
+            (42, "app \"x\"", 16385, "allowed", Some("none"))
+        );
+        assert_eq!(line_time(&line), Some(42));
+        assert_eq!(rules_and_verdict(&line).unwrap().1, "allowed");
     }
 }
 
@@ -249,6 +342,8 @@ mod more_tests {
             rules: &["a-rule", "b-rule"],
             verdict: "blocked",
             reason: None,
+            relid: None,
+            colocate_with: None,
         };
         let (rules, verdict) = rules_and_verdict(&d.to_json_line()).unwrap();
         assert_eq!(rules, vec!["a-rule", "b-rule"]);

@@ -78,6 +78,8 @@ pub enum CheckId {
     ColocationMismatch,
     ReferenceMissingPlacement,
     PartitionColocation,
+    /// Tables that belong together in different colocation groups (crate::split).
+    ColocationSplit,
     ShardRelationMissing,
     OrphanShardRelation,
     MisplacedRows,
@@ -87,7 +89,7 @@ pub enum CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 18] = [
+    pub const ALL: [CheckId; 19] = [
         CheckId::HashRangeInvalid,
         CheckId::HashRangeBounds,
         CheckId::HashRangeGap,
@@ -100,6 +102,7 @@ impl CheckId {
         CheckId::ColocationMismatch,
         CheckId::ReferenceMissingPlacement,
         CheckId::PartitionColocation,
+        CheckId::ColocationSplit,
         CheckId::ShardRelationMissing,
         CheckId::OrphanShardRelation,
         CheckId::MisplacedRows,
@@ -122,6 +125,7 @@ impl CheckId {
             CheckId::ColocationMismatch => "colocation-mismatch",
             CheckId::ReferenceMissingPlacement => "reference-missing-placement",
             CheckId::PartitionColocation => "partition-colocation",
+            CheckId::ColocationSplit => "colocation-split",
             CheckId::ShardRelationMissing => "shard-relation-missing",
             CheckId::OrphanShardRelation => "orphan-shard-relation",
             CheckId::MisplacedRows => "misplaced-rows",

@@ -1,0 +1,502 @@
+//! `repair_misplaced_rows()`: the plan and the commands that move rows sitting in a shard whose
+//! hash range does not hold them into the shard that does.
+//!
+//! How a move is made atomic across nodes. Each batch is one SQL statement, run on the node that
+//! holds the wrong shard (W) through Citus's `master_run_on_worker`:
+//!
+//! ```sql
+//! WITH cand AS MATERIALIZED (SELECT x.* FROM <W> x WHERE <hash in the batch> AND <outside W> FOR UPDATE OF x),
+//!      ins  AS (INSERT INTO <table> (<columns>) SELECT <columns> FROM cand
+//!               ON CONFLICT (<key>) DO NOTHING RETURNING <key>),
+//!      del  AS (DELETE FROM <W> x USING ins WHERE x.<key> = ins.<key> AND <outside W> RETURNING ...)
+//! SELECT ... FROM del
+//! ```
+//!
+//! The INSERT goes through the distributed table, so Citus routes every row to the shard whose
+//! range holds it, on whatever node that is. Citus inserts rows of an INSERT ... SELECT through
+//! its COPY machinery, which always commits with two-phase commit (multi_copy.c:
+//! `Use2PCForCoordinatedTransaction()` in `CitusCopyDestReceiverStartup`): the remote inserts are
+//! prepared, the local transaction (with the DELETE) commits, and Citus's recovery finishes the
+//! prepared ones from the commit record if anything fails in between. One statement, one
+//! transaction: a batch moves completely or not at all.
+//!
+//! What "key" means. A row conflicts when a row with the same **primary key** (or, without one,
+//! the same replica-identity index) is already in the right shard. Not the distribution column
+//! alone: that names a tenant, not a row, and after a split a tenant usually has rows on both
+//! sides, all of which routed reads lost and all of which belong in the right shard. The primary
+//! key is what the database itself calls "the same row", and `ON CONFLICT (<key>) DO NOTHING`
+//! makes the right shard's unique index the judge, race-free: a conflicting row is not inserted,
+//! so it is not deleted either, and stays where it is, for a person to decide. A table with
+//! neither has no notion of "the same row": every misplaced row moves (the table keeps exactly
+//! the rows it had). Any other unique index that a moved row would violate fails the batch as a
+//! whole, and nothing of it moves.
+//!
+//! Rows are read `FOR UPDATE`, so a concurrent multi-shard UPDATE of a misplaced row is either
+//! moved with it or waits; two overlapping runs (a re-run while an interrupted batch still
+//! finishes on its node) find the other's rows locked, then gone. Columns are named, never `*`:
+//! dropped columns, column order and generated columns (recomputed by the right shard) do not
+//! matter; identity columns are kept with `OVERRIDING SYSTEM VALUE`. Rows travel inside one
+//! statement on the node; only the reports (keys and rows as jsonb) come back as text.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// The table as the commands need it. Quoted names come from PostgreSQL's quote_ident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `regclass::text`, for messages.
+    pub name: String,
+    /// The distributed table on the nodes, quoted and qualified (`public.orders`).
+    pub shell: String,
+    /// The distribution column, quoted.
+    pub column: String,
+    /// The hash function Citus uses for the column's type, callable on every node.
+    pub hash: String,
+    /// The columns an INSERT gives values to (not dropped, not generated), quoted, in order.
+    pub insert_columns: Vec<String>,
+    /// An identity column GENERATED ALWAYS: the INSERT keeps its values with OVERRIDING SYSTEM
+    /// VALUE.
+    pub overriding: bool,
+    /// The key, (name, quoted name) per column: the primary key, else the replica-identity
+    /// index; empty when the table has neither.
+    pub key: Vec<(String, String)>,
+}
+
+/// One shard's placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub shard: i64,
+    /// The shard relation on its node, quoted and qualified (Citus's `shard_name()`).
+    pub relation: String,
+    pub range: (i32, i32),
+    pub node: String,
+    pub port: i32,
+    /// The node has Citus metadata (the coordinator, or a worker with `hasmetadata`): it can
+    /// route an INSERT into the distributed table itself.
+    pub metadata: bool,
+}
+
+impl Placement {
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.node, self.port)
+    }
+}
+
+/// A string as a dollar-quoted SQL literal whose tag does not occur in it.
+pub fn dollar_quote(s: &str) -> String {
+    let mut n = 0;
+    loop {
+        let tag = if n == 0 {
+            "$sc$".to_string()
+        } else {
+            format!("$sc{n}$")
+        };
+        if !s.contains(&tag) {
+            return format!("{tag}{s}{tag}");
+        }
+        n += 1;
+    }
+}
+
+fn hashed(t: &Target, alias: &str) -> String {
+    format!("{}({alias}.{})", t.hash, t.column)
+}
+
+fn outside(t: &Target, p: &Placement, alias: &str) -> String {
+    format!(
+        "NOT ({} BETWEEN {} AND {})",
+        hashed(t, alias),
+        p.range.0,
+        p.range.1
+    )
+}
+
+/// `jsonb_build_object('<key>', x.<key>, ...)`, or NULL for a table without a key.
+fn key_json(t: &Target, alias: &str) -> String {
+    if t.key.is_empty() {
+        return "NULL::jsonb".into();
+    }
+    let parts: Vec<String> = t
+        .key
+        .iter()
+        .map(|(name, quoted)| {
+            format!(
+                "{}, {alias}.{quoted}",
+                crate::distribution::quote_literal(name)
+            )
+        })
+        .collect();
+    format!("jsonb_build_object({})", parts.join(", "))
+}
+
+/// A subquery answering, for one placement, its misplaced rows: `[[hash, key, row], ...]` with
+/// the whole row (`full`), or `[hash, ...]` (for planning batches), ordered by hash.
+pub fn scan_query(t: &Target, p: &Placement, full: bool) -> String {
+    let h = hashed(t, "x");
+    if full {
+        format!(
+            "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.k, s.r) ORDER BY s.h), '[]') FROM (SELECT {h} AS h, {} AS k, to_jsonb(x) AS r FROM {} x WHERE {}) s)",
+            key_json(t, "x"),
+            p.relation,
+            outside(t, p, "x")
+        )
+    } else {
+        format!(
+            "(SELECT coalesce(jsonb_agg(s.h ORDER BY s.h), '[]') FROM (SELECT {h} AS h FROM {} x WHERE {}) s)",
+            p.relation,
+            outside(t, p, "x")
+        )
+    }
+}
+
+/// One command that runs `queries` (shard id, subquery answering jsonb) on one node and answers
+/// `{"<shard>": <answer>, ...}`: a node is asked once for all its shards.
+pub fn per_node_command(queries: &[(i64, String)]) -> String {
+    let parts: Vec<String> = queries
+        .iter()
+        .map(|(shard, q)| format!("'{shard}', {q}"))
+        .collect();
+    format!("SELECT jsonb_build_object({})::text", parts.join(", "))
+}
+
+/// A subquery answering the rows of one placement (a right shard) whose key is one of `probes`
+/// (key objects): `[[probe index, row], ...]`.
+pub fn lookup_query(t: &Target, p: &Placement, probes: &[Value]) -> String {
+    let probes = Value::Array(probes.to_vec()).to_string();
+    let on: Vec<String> = t
+        .key
+        .iter()
+        .map(|(_, q)| format!("r.{q} = k.{q}"))
+        .collect();
+    format!(
+        "(SELECT coalesce(jsonb_agg(jsonb_build_array(p.i - 1, to_jsonb(r))), '[]') FROM jsonb_array_elements({}::jsonb) WITH ORDINALITY AS p(j, i) CROSS JOIN LATERAL jsonb_populate_record(NULL::{}, p.j) AS k JOIN {} r ON {})",
+        dollar_quote(&probes),
+        p.relation,
+        p.relation,
+        on.join(" AND ")
+    )
+}
+
+/// The statement that moves the misplaced rows of placement `p` whose hash is in `lo..=hi` into
+/// the shards that hold them (see the module documentation). It answers the moved rows,
+/// `[[hash, key, row], ...]`.
+pub fn move_command(t: &Target, p: &Placement, lo: i32, hi: i32) -> String {
+    let cols = t.insert_columns.join(", ");
+    let overriding = if t.overriding {
+        " OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    };
+    let in_batch = format!("{} BETWEEN {lo} AND {hi}", hashed(t, "x"));
+    // Citus allows no function in a RETURNING clause of a statement that also writes a
+    // distributed table: the rows come back plain, and the answer is built from them.
+    let report = "RETURNING x.*";
+    let answer = format!(
+        "SELECT coalesce(jsonb_agg(jsonb_build_array({}, {}, to_jsonb(d))), '[]')::text FROM del d",
+        hashed(t, "d"),
+        key_json(t, "d")
+    );
+    if t.key.is_empty() {
+        // No key: every candidate moves. The DELETE waits for the INSERT (it checks the INSERT
+        // took every candidate) and removes exactly the rows read, by their physical address.
+        return format!(
+            "WITH cand AS MATERIALIZED (SELECT x.tableoid AS sc_tableoid, x.ctid AS sc_ctid, x.* FROM {rel} x WHERE {in_batch} AND {out} FOR UPDATE OF x), \
+ins AS (INSERT INTO {shell} ({cols}){overriding} SELECT {cols} FROM cand RETURNING 1), \
+del AS (DELETE FROM {rel} x USING cand c WHERE x.tableoid = c.sc_tableoid AND x.ctid = c.sc_ctid AND {out} \
+AND (SELECT count(*) FROM ins) = (SELECT count(*) FROM cand) {report}) {answer}",
+            rel = p.relation,
+            out = outside(t, p, "x"),
+            shell = t.shell,
+        );
+    }
+    let key: Vec<&str> = t.key.iter().map(|(_, q)| q.as_str()).collect();
+    let ret: Vec<String> = key.iter().map(|k| format!("t.{k}")).collect();
+    let x_key: Vec<String> = key.iter().map(|k| format!("x.{k}")).collect();
+    let i_key: Vec<String> = key.iter().map(|k| format!("i.{k}")).collect();
+    format!(
+        "WITH cand AS MATERIALIZED (SELECT x.* FROM {rel} x WHERE {in_batch} AND {out} FOR UPDATE OF x), \
+ins AS (INSERT INTO {shell} AS t ({cols}){overriding} SELECT {cols} FROM cand ON CONFLICT ({keys}) DO NOTHING RETURNING {ret}), \
+del AS (DELETE FROM {rel} x USING ins i WHERE ({x_key}) = ({i_key}) AND {out} {report}) {answer}",
+        rel = p.relation,
+        out = outside(t, p, "x"),
+        shell = t.shell,
+        keys = key.join(", "),
+        ret = ret.join(", "),
+        x_key = x_key.join(", "),
+        i_key = i_key.join(", "),
+    )
+}
+
+/// Batches of at most `size` rows (more only when one hash value has more rows), cut between
+/// distinct hash values of the sorted `hashes`: (lowest hash, highest hash, rows).
+pub fn batches(hashes: &[i32], size: usize) -> Vec<(i32, i32, usize)> {
+    let size = size.max(1);
+    let mut out: Vec<(i32, i32, usize)> = Vec::new();
+    let mut i = 0;
+    while i < hashes.len() {
+        let lo = hashes[i];
+        let mut j = (i + size).min(hashes.len());
+        // never split one hash value across batches
+        while j < hashes.len() && hashes[j] == hashes[j - 1] {
+            j += 1;
+        }
+        out.push((lo, hashes[j - 1], j - i));
+        i = j;
+    }
+    out
+}
+
+/// The shard whose range holds `hash`.
+pub fn shard_for(ranges: &[(i64, i32, i32)], hash: i32) -> Option<i64> {
+    ranges
+        .iter()
+        .find(|(_, lo, hi)| (*lo..=*hi).contains(&hash))
+        .map(|(s, _, _)| *s)
+}
+
+/// A misplaced row as a node reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub hash: i32,
+    pub key: Option<Value>,
+    pub row: Option<Value>,
+}
+
+fn parse_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("unreadable answer ({e}): {}", preview(text)))
+}
+
+fn preview(text: &str) -> String {
+    let p: String = text.chars().take(200).collect();
+    if p.len() < text.len() {
+        format!("{p}...")
+    } else {
+        p
+    }
+}
+
+fn found(v: &Value) -> Result<Found, String> {
+    let bad = || format!("unexpected element {}", preview(&v.to_string()));
+    match v {
+        Value::Number(n) => Ok(Found {
+            hash: i32::try_from(n.as_i64().ok_or_else(bad)?).map_err(|_| bad())?,
+            key: None,
+            row: None,
+        }),
+        Value::Array(a) if a.len() == 3 => Ok(Found {
+            hash: i32::try_from(a[0].as_i64().ok_or_else(bad)?).map_err(|_| bad())?,
+            key: (!a[1].is_null()).then(|| a[1].clone()),
+            row: Some(a[2].clone()),
+        }),
+        _ => Err(bad()),
+    }
+}
+
+/// A node's answer to a [`per_node_command`] of [`scan_query`]s: the misplaced rows per shard.
+pub fn parse_scan(text: &str) -> Result<BTreeMap<i64, Vec<Found>>, String> {
+    let v = parse_json(text)?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("not an object: {}", preview(text)))?;
+    let mut out = BTreeMap::new();
+    for (shard, rows) in obj {
+        let shard: i64 = shard.parse().map_err(|_| format!("shard id {shard:?}"))?;
+        let rows = rows
+            .as_array()
+            .ok_or_else(|| format!("shard {shard}: not a list"))?;
+        out.insert(
+            shard,
+            rows.iter().map(found).collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    Ok(out)
+}
+
+/// A node's answer to a [`per_node_command`] of [`lookup_query`]s: per shard, the rows found,
+/// by probe index.
+pub fn parse_lookup(text: &str) -> Result<BTreeMap<i64, Vec<(usize, Value)>>, String> {
+    let v = parse_json(text)?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("not an object: {}", preview(text)))?;
+    let mut out = BTreeMap::new();
+    for (shard, rows) in obj {
+        let shard: i64 = shard.parse().map_err(|_| format!("shard id {shard:?}"))?;
+        let rows = rows
+            .as_array()
+            .ok_or_else(|| format!("shard {shard}: not a list"))?;
+        let mut hits = Vec::new();
+        for r in rows {
+            match r.as_array().map(Vec::as_slice) {
+                Some([Value::Number(i), row]) => {
+                    hits.push((i.as_u64().ok_or("probe index")? as usize, row.clone()))
+                }
+                _ => return Err(format!("unexpected element {}", preview(&r.to_string()))),
+            }
+        }
+        out.insert(shard, hits);
+    }
+    Ok(out)
+}
+
+/// The answer of a [`move_command`]: the rows it moved.
+pub fn parse_moved(text: &str) -> Result<Vec<Found>, String> {
+    let v = parse_json(text)?;
+    v.as_array()
+        .ok_or_else(|| format!("not a list: {}", preview(text)))?
+        .iter()
+        .map(found)
+        .collect()
+}
+
+/// What the repair says about one misplaced row (or one batch that failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// Dry run: this row would move.
+    Move,
+    /// It moved.
+    Moved,
+    /// A row with its key is already in the right shard: left in place, both versions shown.
+    Conflict,
+    /// Still misplaced after the run, for another reason (its batch failed, a node did not
+    /// answer, or it arrived while the repair ran): the detail says which.
+    Left,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Move => "move",
+            Action::Moved => "moved",
+            Action::Conflict => "conflict",
+            Action::Left => "left",
+        }
+    }
+}
+
+/// Why a table cannot be repaired: the message, DETAIL and HINT of a clear ERROR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub sqlstate: &'static str,
+    pub message: String,
+    pub detail: String,
+    pub hint: String,
+}
+
+/// What the glue reads about the table before anything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableKind {
+    pub name: String,
+    /// In pg_dist_partition.
+    pub citus: bool,
+    /// pg_dist_partition.partmethod (h, r, a, n).
+    pub method: char,
+    /// pg_dist_partition.repmodel ('t' for reference tables).
+    pub repmodel: char,
+    pub has_column: bool,
+    /// The distribution column's type is an enum or built on one.
+    pub enum_column: bool,
+    /// Shards with more than one active placement.
+    pub replicated_shards: usize,
+    /// Foreign keys from other tables whose ON DELETE would change rows elsewhere (CASCADE,
+    /// SET NULL, SET DEFAULT): the name of each.
+    pub cascading_references: Vec<String>,
+}
+
+/// The refusal for a table the repair does not handle, if it is one.
+pub fn refusal(k: &TableKind) -> Option<Refusal> {
+    let r = |sqlstate: &'static str, message: String, detail: &str, hint: &str| {
+        Some(Refusal {
+            sqlstate,
+            message,
+            detail: detail.to_string(),
+            hint: hint.to_string(),
+        })
+    };
+    if !k.citus {
+        return r(
+            "42809",
+            format!("{} is not a distributed table", k.name),
+            "Only the shards of a hash-distributed Citus table can hold misplaced rows.",
+            "Name a table listed in pg_dist_partition with partmethod 'h' (SELECT logicalrelid FROM pg_dist_partition WHERE partmethod = 'h').",
+        );
+    }
+    if k.repmodel == 't' {
+        return r(
+            "42809",
+            format!("{} is a reference table", k.name),
+            "A reference table has one shard, copied to every node: no row of it can be in the wrong shard.",
+            "To compare its copies, see shard_consistency_report(); to repair a distributed table, name it instead.",
+        );
+    }
+    if k.method != 'h' || !k.has_column {
+        let what = match k.method {
+            'a' => "an append-distributed table",
+            'r' => "a range-distributed table",
+            _ => {
+                "a Citus table without a distribution column (a single-shard or Citus local table)"
+            }
+        };
+        return r(
+            "42809",
+            format!("{} is {what}", k.name),
+            "Only hash-distributed tables have hash ranges a row can be outside of.",
+            "Name a hash-distributed table.",
+        );
+    }
+    if k.enum_column {
+        return r(
+            "0A000",
+            format!("{} is distributed by an enum column", k.name),
+            "An enum's hash is its label's node-local OID, so each node routes the same value to its own shard: there is no one right shard to move a row to.",
+            "Redistribute it by another column first (see the guard's rule enum-distribution-column).",
+        );
+    }
+    if k.replicated_shards > 0 {
+        return r(
+            "0A000",
+            format!(
+                "{} has {} shard(s) with more than one placement",
+                k.name, k.replicated_shards
+            ),
+            "The repair deletes a row from the one placement that holds it and inserts it through Citus in the same transaction; with replicated shards the other copies would keep the row.",
+            "Repair it with citus.shard_replication_factor = 1 (one placement per shard), e.g. after citus_copy_shard_placement/undistribute; or move the rows by hand in one transaction per shard.",
+        );
+    }
+    if !k.cascading_references.is_empty() {
+        return r(
+            "0A000",
+            format!(
+                "{} is referenced by foreign keys that change other rows on delete: {}",
+                k.name,
+                k.cascading_references.join(", ")
+            ),
+            "Moving a row deletes it from the wrong shard; ON DELETE CASCADE / SET NULL / SET DEFAULT would then change the referencing rows there, which the move does not bring along.",
+            "Repair the referencing tables first, or make those foreign keys ON DELETE NO ACTION for the time of the repair.",
+        );
+    }
+    None
+}
+
+/// One line for the decision log and the final NOTICE.
+pub fn summary(dry_run: bool, counts: &BTreeMap<Action, usize>) -> String {
+    let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
+    if dry_run {
+        format!(
+            "dry run: {} row(s) would move, {} conflict(s) would stay",
+            n(Action::Move),
+            n(Action::Conflict)
+        )
+    } else {
+        format!(
+            "moved {} row(s); left {} conflict(s) and {} other row(s) in place",
+            n(Action::Moved),
+            n(Action::Conflict),
+            n(Action::Left)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

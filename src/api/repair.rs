@@ -1,0 +1,753 @@
+//! `citus_sidecar.repair_misplaced_rows(table, dry_run, batch_size)`: moves rows that sit in a
+//! shard whose hash range does not hold them into the shard that does. The plan, the commands
+//! and why a batch is atomic across nodes are in sidecar_rules::misplaced; this module reads the
+//! table's facts, takes the locks, asks the nodes through Citus (`master_run_on_worker`: a scan
+//! and a lookup command per node, one move statement per batch on the node that holds the rows)
+//! and reports every row.
+
+use std::collections::{BTreeMap, HashMap};
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgLogLevel, PgSqlErrorCode};
+use serde_json::Value;
+use sidecar_rules::misplaced::{
+    batches, lookup_query, move_command, parse_lookup, parse_moved, parse_scan, per_node_command,
+    refusal, scan_query, shard_for, summary, Action, Found, Placement, TableKind, Target,
+};
+
+fn fail(code: PgSqlErrorCode, message: String, detail: &str, hint: &str) -> ! {
+    ErrorReport::new(code, message, "repair_misplaced_rows")
+        .set_detail(detail)
+        .set_hint(hint)
+        .report(PgLogLevel::ERROR);
+    unreachable!("ERROR returned")
+}
+
+fn code_of(sqlstate: &str) -> PgSqlErrorCode {
+    match sqlstate {
+        "42809" => PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+        "0A000" => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+    }
+}
+
+/// What the glue needs to know to refuse a table (sidecar_rules::misplaced::refusal).
+const KIND_SQL: &str = r#"
+SELECT c.oid::regclass::text,
+       p.logicalrelid IS NOT NULL,
+       coalesce(p.partmethod::text, ''),
+       coalesce(p.repmodel::text, ''),
+       a.attname IS NOT NULL,
+       coalesce(ty.typtype = 'e' OR bt.typtype = 'e'
+                OR EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.oid = ty.typelem AND el.typtype = 'e'), false),
+       (SELECT count(*) FROM (SELECT s.shardid FROM pg_catalog.pg_dist_shard s
+                                JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid AND pl.shardstate = 1
+                               WHERE s.logicalrelid = c.oid GROUP BY s.shardid HAVING count(*) > 1) r)::int8,
+       ARRAY(SELECT con.conname::text FROM pg_catalog.pg_constraint con
+              WHERE con.contype = 'f' AND con.confrelid = c.oid AND con.confdeltype NOT IN ('a', 'r')
+              ORDER BY 1)
+  FROM pg_catalog.pg_class c
+  LEFT JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = c.oid AND p.partkey IS NOT NULL
+        AND a.attnum = substring(p.partkey FROM ':varattno ([0-9]+)')::int2
+  LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+  LEFT JOIN pg_catalog.pg_type bt ON bt.oid = ty.typbasetype
+ WHERE c.oid = $1"#;
+
+fn table_kind(relid: pg_sys::Oid) -> TableKind {
+    let kind = Spi::connect(|client| {
+        let rows = client
+            .select(KIND_SQL, None, &[relid.into()])
+            .expect("reading the table's Citus metadata");
+        rows.into_iter().next().map(|r| TableKind {
+            name: r.get::<String>(1).ok().flatten().unwrap_or_default(),
+            citus: r.get::<bool>(2).ok().flatten().unwrap_or(false),
+            method: r
+                .get::<String>(3)
+                .ok()
+                .flatten()
+                .and_then(|s| s.chars().next())
+                .unwrap_or('?'),
+            repmodel: r
+                .get::<String>(4)
+                .ok()
+                .flatten()
+                .and_then(|s| s.chars().next())
+                .unwrap_or('?'),
+            has_column: r.get::<bool>(5).ok().flatten().unwrap_or(false),
+            enum_column: r.get::<bool>(6).ok().flatten().unwrap_or(false),
+            replicated_shards: r.get::<i64>(7).ok().flatten().unwrap_or(0) as usize,
+            cascading_references: r.get::<Vec<String>>(8).ok().flatten().unwrap_or_default(),
+        })
+    });
+    match kind {
+        Some(k) => k,
+        None => fail(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("no relation has OID {}", relid.to_u32()),
+            "The table was dropped, or the OID is not a table's.",
+            "Name the table: SELECT * FROM citus_sidecar.repair_misplaced_rows('orders');",
+        ),
+    }
+}
+
+/// The table as the commands need it: names quoted by PostgreSQL, the columns an INSERT gives
+/// values to, the key, and the hash function Citus uses for the distribution column's type.
+fn target(relid: pg_sys::Oid, name: String) -> Target {
+    const SQL: &str = r#"
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       quote_ident(a.attname),
+       coalesce((SELECT 'pg_catalog.' || quote_ident(f.proname)
+                   FROM pg_catalog.pg_type ty
+                   JOIN pg_catalog.pg_opclass oc ON oc.opcintype = ty.oid AND oc.opcdefault
+                   JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+                   JOIN pg_catalog.pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amprocnum = 1
+                        AND p.amproclefttype = oc.opcintype AND p.amprocrighttype = oc.opcintype
+                   JOIN pg_catalog.pg_proc f ON f.oid = p.amproc AND f.pronamespace = 'pg_catalog'::regnamespace
+                  WHERE ty.oid = a.atttypid AND ty.typtype = 'b' LIMIT 1),
+                'pg_catalog.worker_hash'),
+       ARRAY(SELECT quote_ident(b.attname) FROM pg_catalog.pg_attribute b
+              WHERE b.attrelid = c.oid AND b.attnum > 0 AND NOT b.attisdropped AND b.attgenerated = ''
+              ORDER BY b.attnum),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_attribute b
+                WHERE b.attrelid = c.oid AND b.attnum > 0 AND NOT b.attisdropped AND b.attidentity = 'a'),
+       coalesce(
+         (SELECT array_agg(k.attname::text ORDER BY k.n) FROM pg_catalog.pg_index i,
+                 LATERAL (SELECT ka.attname, u.n FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(attnum, n)
+                            JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum) k
+           WHERE i.indrelid = c.oid AND i.indisprimary GROUP BY i.indexrelid),
+         (SELECT array_agg(k.attname::text ORDER BY k.n) FROM pg_catalog.pg_index i,
+                 LATERAL (SELECT ka.attname, u.n FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(attnum, n)
+                            JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum) k
+           WHERE i.indrelid = c.oid AND i.indisreplident GROUP BY i.indexrelid),
+         '{}')
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+   AND a.attnum = substring(p.partkey FROM ':varattno ([0-9]+)')::int2
+ WHERE c.oid = $1"#;
+    Spi::connect(|client| {
+        let rows = client
+            .select(SQL, None, &[relid.into()])
+            .expect("reading the table's columns");
+        let r = rows
+            .into_iter()
+            .next()
+            .expect("a distributed table has its row");
+        let key: Vec<String> = r.get::<Vec<String>>(6).ok().flatten().unwrap_or_default();
+        Target {
+            name,
+            shell: r.get::<String>(1).ok().flatten().unwrap_or_default(),
+            column: r.get::<String>(2).ok().flatten().unwrap_or_default(),
+            hash: r.get::<String>(3).ok().flatten().unwrap_or_default(),
+            insert_columns: r.get::<Vec<String>>(4).ok().flatten().unwrap_or_default(),
+            overriding: r.get::<bool>(5).ok().flatten().unwrap_or(false),
+            key: key
+                .into_iter()
+                .map(|k| {
+                    let q = sidecar_rules::distribution::quote_ident(&k);
+                    (k, q)
+                })
+                .collect(),
+        }
+    })
+}
+
+/// Every shard's active placement (one per shard: replicated tables are refused before).
+fn placements(relid: pg_sys::Oid) -> Vec<Placement> {
+    const SQL: &str = r#"
+SELECT s.shardid, pg_catalog.shard_name(s.logicalrelid, s.shardid, false),
+       s.shardminvalue::int4, s.shardmaxvalue::int4, n.nodename, n.nodeport,
+       n.groupid = 0 OR n.hasmetadata
+  FROM pg_catalog.pg_dist_shard s
+  JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid AND pl.shardstate = 1
+  JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid AND n.noderole = 'primary' AND n.isactive
+ WHERE s.logicalrelid = $1
+ ORDER BY s.shardminvalue::int4"#;
+    Spi::connect(|client| {
+        client
+            .select(SQL, None, &[relid.into()])
+            .expect("reading the table's shards")
+            .filter_map(|r| {
+                Some(Placement {
+                    shard: r.get::<i64>(1).ok()??,
+                    relation: r.get::<String>(2).ok()??,
+                    range: (r.get::<i32>(3).ok()??, r.get::<i32>(4).ok()??),
+                    node: r.get::<String>(5).ok()??,
+                    port: r.get::<i32>(6).ok()??,
+                    metadata: r.get::<bool>(7).ok()??,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Runs one command per (node, port) through Citus, all at once; answers (success, result) in
+/// the order given. A node that cannot be reached is an unsuccessful answer, never an ERROR.
+fn on_nodes(commands: &[(String, i32, String)]) -> Vec<(bool, String)> {
+    if commands.is_empty() {
+        return Vec::new();
+    }
+    let nodes: Vec<String> = commands.iter().map(|c| c.0.clone()).collect();
+    let ports: Vec<i32> = commands.iter().map(|c| c.1).collect();
+    let cmds: Vec<String> = commands.iter().map(|c| c.2.clone()).collect();
+    let answers: Vec<(bool, String)> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT success, coalesce(result, '') FROM pg_catalog.master_run_on_worker($1, $2, $3, true) \
+                   WITH ORDINALITY AS r(node_name, node_port, success, result, i) ORDER BY i",
+                None,
+                &[nodes.into(), ports.into(), cmds.into()],
+            )
+            .expect("running commands through Citus")
+            .map(|r| {
+                (
+                    r.get::<bool>(1).ok().flatten().unwrap_or(false),
+                    r.get::<String>(2).ok().flatten().unwrap_or_default(),
+                )
+            })
+            .collect()
+    });
+    if answers.len() == commands.len() {
+        answers
+    } else {
+        vec![
+            (
+                false,
+                "Citus answered for another number of commands".into()
+            );
+            commands.len()
+        ]
+    }
+}
+
+/// One row of the result.
+type Row = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<JsonB>,
+    Option<JsonB>,
+    Option<JsonB>,
+    Option<String>,
+);
+
+struct Out {
+    rows: Vec<Row>,
+    counts: BTreeMap<Action, usize>,
+}
+
+impl Out {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        action: Action,
+        shard: Option<i64>,
+        target: Option<i64>,
+        node: Option<String>,
+        key: Option<Value>,
+        row: Option<Value>,
+        existing: Option<Value>,
+        detail: Option<String>,
+    ) {
+        *self.counts.entry(action).or_default() += 1;
+        self.rows.push((
+            action.as_str().to_string(),
+            shard,
+            target,
+            node,
+            key.map(JsonB),
+            row.map(JsonB),
+            existing.map(JsonB),
+            detail,
+        ));
+    }
+}
+
+/// Misplaced rows of every placement, asking each node once. Answers, per placement index,
+/// the rows found, or the node's error.
+fn scan(t: &Target, ps: &[Placement], full: bool) -> Vec<Result<Vec<Found>, String>> {
+    let mut by_node: BTreeMap<(String, i32), Vec<usize>> = BTreeMap::new();
+    for (i, p) in ps.iter().enumerate() {
+        by_node.entry((p.node.clone(), p.port)).or_default().push(i);
+    }
+    let commands: Vec<(String, i32, String)> = by_node
+        .iter()
+        .map(|((node, port), ix)| {
+            let queries: Vec<(i64, String)> = ix
+                .iter()
+                .map(|&i| (ps[i].shard, scan_query(t, &ps[i], full)))
+                .collect();
+            (node.clone(), *port, per_node_command(&queries))
+        })
+        .collect();
+    let mut out: Vec<Result<Vec<Found>, String>> = vec![Ok(Vec::new()); ps.len()];
+    for ((_, ix), (ok, text)) in by_node.iter().zip(on_nodes(&commands)) {
+        let parsed = if ok {
+            parse_scan(&text)
+        } else {
+            Err(text.clone())
+        };
+        for &i in ix {
+            out[i] = match &parsed {
+                Ok(m) => Ok(m.get(&ps[i].shard).cloned().unwrap_or_default()),
+                Err(e) => Err(e.clone()),
+            };
+        }
+    }
+    out
+}
+
+/// The rows with the same key as `probes` (grouped by the shard they belong in) that are in
+/// those shards: per (shard, probe index), the row found. Keyless tables have no conflicts.
+fn lookup(
+    t: &Target,
+    ps: &[Placement],
+    probes: &BTreeMap<i64, Vec<Value>>,
+) -> (HashMap<(i64, usize), Value>, HashMap<i64, String>) {
+    let mut found = HashMap::new();
+    let mut failed = HashMap::new();
+    if t.key.is_empty() || probes.is_empty() {
+        return (found, failed);
+    }
+    let by_shard: HashMap<i64, &Placement> = ps.iter().map(|p| (p.shard, p)).collect();
+    let mut by_node: BTreeMap<(String, i32), Vec<(i64, String)>> = BTreeMap::new();
+    for (shard, keys) in probes {
+        if let Some(p) = by_shard.get(shard) {
+            by_node
+                .entry((p.node.clone(), p.port))
+                .or_default()
+                .push((*shard, lookup_query(t, p, keys)));
+        }
+    }
+    let commands: Vec<(String, i32, String)> = by_node
+        .iter()
+        .map(|((n, port), qs)| (n.clone(), *port, per_node_command(qs)))
+        .collect();
+    for (((_, _), qs), (ok, text)) in by_node.iter().zip(on_nodes(&commands)) {
+        match if ok { parse_lookup(&text) } else { Err(text) } {
+            Ok(m) => {
+                for (shard, hits) in m {
+                    for (i, row) in hits {
+                        found.insert((shard, i), row);
+                    }
+                }
+            }
+            Err(e) => {
+                for (shard, _) in qs {
+                    failed.insert(*shard, e.clone());
+                }
+            }
+        }
+    }
+    (found, failed)
+}
+
+/// Reports `rows` of placement `p` as moves (dry run) or as what stayed (after a real run):
+/// each is a conflict when its key is in the right shard, else `otherwise`.
+fn classify(
+    t: &Target,
+    ps: &[Placement],
+    ranges: &[(i64, i32, i32)],
+    misplaced: &[(usize, Found)],
+    otherwise: Action,
+    why_left: &dyn Fn(usize, &Found) -> Option<String>,
+    out: &mut Out,
+) {
+    let mut probes: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    let mut probe_of: Vec<Option<(i64, usize)>> = Vec::with_capacity(misplaced.len());
+    for (_, f) in misplaced {
+        match (shard_for(ranges, f.hash), &f.key) {
+            (Some(r), Some(k)) => {
+                let list = probes.entry(r).or_default();
+                list.push(k.clone());
+                probe_of.push(Some((r, list.len() - 1)));
+            }
+            _ => probe_of.push(None),
+        }
+    }
+    let (existing, failed) = lookup(t, ps, &probes);
+    let node_of: HashMap<i64, String> = ps.iter().map(|p| (p.shard, p.label())).collect();
+    for ((i, f), probe) in misplaced.iter().zip(probe_of) {
+        let p = &ps[*i];
+        let right = shard_for(ranges, f.hash);
+        let there = probe.and_then(|k| existing.get(&k).cloned());
+        if let Some(e) = there {
+            out.push(
+                Action::Conflict,
+                Some(p.shard),
+                right,
+                Some(p.label()),
+                f.key.clone(),
+                f.row.clone(),
+                Some(e),
+                Some(format!(
+                    "shard {} already has a row with this key: both versions are kept, this one where it is; decide which is right, then delete the other",
+                    right.map(|r| r.to_string()).unwrap_or_else(|| "?".into())
+                )),
+            );
+            continue;
+        }
+        let lookup_failed = right.and_then(|r| failed.get(&r));
+        let detail = match (otherwise, lookup_failed) {
+            (_, Some(e)) => Some(format!(
+                "could not look for a row with this key in shard {} on {}: {e}",
+                right.unwrap_or(0),
+                right
+                    .and_then(|r| node_of.get(&r).cloned())
+                    .unwrap_or_default()
+            )),
+            (Action::Move, None) => Some(format!(
+                "would move to shard {} on {}",
+                right.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+                right
+                    .and_then(|r| node_of.get(&r).cloned())
+                    .unwrap_or_default()
+            )),
+            _ => why_left(*i, f),
+        };
+        let action = if lookup_failed.is_some() {
+            Action::Left
+        } else {
+            otherwise
+        };
+        out.push(
+            action,
+            Some(p.shard),
+            right,
+            Some(p.label()),
+            f.key.clone(),
+            f.row.clone(),
+            None,
+            detail,
+        );
+    }
+}
+
+/// Moves (or, in a dry run, lists) the rows of `table_name` that sit in a shard whose hash range
+/// does not hold them. Superuser only; see sidecar_rules::misplaced and the README.
+#[allow(clippy::type_complexity)] // the row type is the SQL result's columns
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION repair_misplaced_rows(
+    table_name regclass,
+    dry_run boolean DEFAULT true,
+    batch_size integer DEFAULT 10000
+) RETURNS TABLE (
+    action text, shard_id bigint, target_shard_id bigint, node text,
+    key jsonb, misplaced_row jsonb, existing_row jsonb, detail text)
+VOLATILE PARALLEL UNSAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'repair_misplaced_rows_wrapper';
+"#
+)]
+fn repair_misplaced_rows(
+    table_name: Option<pg_sys::Oid>,
+    dry_run: Option<bool>,
+    batch_size: Option<i32>,
+) -> TableIterator<
+    'static,
+    (
+        name!(action, String),
+        name!(shard_id, Option<i64>),
+        name!(target_shard_id, Option<i64>),
+        name!(node, Option<String>),
+        name!(key, Option<JsonB>),
+        name!(misplaced_row, Option<JsonB>),
+        name!(existing_row, Option<JsonB>),
+        name!(detail, Option<String>),
+    ),
+> {
+    // SAFETY: a plain privilege check.
+    if unsafe { !pg_sys::superuser() } {
+        fail(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "only superusers can repair misplaced rows".into(),
+            "The repair deletes and inserts rows on every node, bypassing the shards' routing; even its dry run reads every row.",
+            "Ask a superuser to run it (start with the dry run: SELECT * FROM citus_sidecar.repair_misplaced_rows('orders');).",
+        );
+    }
+    let Some(relid) = table_name else {
+        fail(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "repair_misplaced_rows needs a table, not NULL".into(),
+            "table_name names the distributed table whose shards hold misplaced rows.",
+            "SELECT * FROM citus_sidecar.repair_misplaced_rows('orders');",
+        )
+    };
+    let Some(dry_run) = dry_run else {
+        fail(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "dry_run must be true or false, not NULL".into(),
+            "true lists what would move and what conflicts; false moves the rows.",
+            "Start with the dry run: SELECT * FROM citus_sidecar.repair_misplaced_rows('orders');",
+        )
+    };
+    let batch = match batch_size {
+        Some(n) if n >= 1 => n as usize,
+        _ => fail(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "batch_size must be at least 1 (it is {})",
+                batch_size.map(|n| n.to_string()).unwrap_or_else(|| "NULL".into())
+            ),
+            "Each batch of at most batch_size rows moves in one transaction on the node that holds them.",
+            "Leave it at its default (10000), or pass e.g. batch_size => 1000.",
+        ),
+    };
+    let kind = table_kind(relid);
+    if let Some(r) = refusal(&kind) {
+        fail(code_of(r.sqlstate), r.message, &r.detail, &r.hint);
+    }
+    let name = kind.name.clone();
+    if !dry_run {
+        // SAFETY: reading transaction state.
+        if unsafe { pg_sys::IsTransactionBlock() } {
+            fail(
+                PgSqlErrorCode::ERRCODE_ACTIVE_SQL_TRANSACTION,
+                "repair_misplaced_rows(dry_run => false) cannot run inside a transaction block".into(),
+                "Each batch commits on its own, on the node that holds its rows (atomically across nodes, through Citus): a ROLLBACK of this transaction could not undo them.",
+                "Run it on its own, outside BEGIN ... COMMIT. The dry run may run anywhere.",
+            );
+        }
+        lock_for_repair(relid, &name);
+    }
+    let t = target(relid, name.clone());
+    let ps = placements(relid);
+    let ranges: Vec<(i64, i32, i32)> = ps.iter().map(|p| (p.shard, p.range.0, p.range.1)).collect();
+
+    crate::decisions::record_call(
+        "repair_misplaced_rows",
+        Some(&name),
+        &[],
+        if dry_run { "dry-run" } else { "repair-started" },
+        Some(&format!("batch_size {batch}")),
+        Some(relid.to_u32()),
+        None,
+    );
+
+    let mut out = Out {
+        rows: Vec::new(),
+        counts: BTreeMap::new(),
+    };
+    if dry_run {
+        let mut misplaced: Vec<(usize, Found)> = Vec::new();
+        for (i, r) in scan(&t, &ps, true).into_iter().enumerate() {
+            match r {
+                Ok(rows) => misplaced.extend(rows.into_iter().map(|f| (i, f))),
+                Err(e) => unscanned(&ps[i], &e, &mut out),
+            }
+        }
+        classify(
+            &t,
+            &ps,
+            &ranges,
+            &misplaced,
+            Action::Move,
+            &|_, _| None,
+            &mut out,
+        );
+    } else {
+        repair(&t, &ps, &ranges, batch, &mut out);
+    }
+
+    let line = summary(dry_run, &out.counts);
+    crate::decisions::record_call(
+        "repair_misplaced_rows",
+        Some(&name),
+        &[],
+        if dry_run { "dry-run-done" } else { "repaired" },
+        Some(&line),
+        Some(relid.to_u32()),
+        None,
+    );
+    notice!("repair_misplaced_rows({name}): {line}");
+    TableIterator::new(out.rows)
+}
+
+fn unscanned(p: &Placement, error: &str, out: &mut Out) {
+    out.push(
+        Action::Left,
+        Some(p.shard),
+        None,
+        Some(p.label()),
+        None,
+        None,
+        None,
+        Some(format!(
+            "could not scan this shard on {}: {error}",
+            p.label()
+        )),
+    );
+}
+
+/// A Citus lock tag class (src/include/distributed/resource_lock.h, the same in 13.2 and 14.0):
+/// the placement-colocation lock that shard moves take in RowExclusiveLock and splits in
+/// ExclusiveLock (AcquirePlacementColocationLock, shard_rebalancer.c), without waiting.
+const ADV_LOCKTAG_CLASS_CITUS_REBALANCE_PLACEMENT_COLOCATION: u16 = 13;
+
+/// For a real run: no ALTER of the table (its columns are read once) and no shard move or split
+/// of its colocation group (its placements are read once) while the repair runs. Neither lock
+/// is waited for: if another operation holds one, the repair says so and stops; while the repair
+/// holds them, a move or split of the group fails at once with Citus's own "could not acquire
+/// the lock ... re-run the command" (application reads and writes are not affected).
+fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
+    // SAFETY: lock manager calls on a relation and an advisory tag, released at transaction end.
+    let table_locked = unsafe {
+        pg_sys::ConditionalLockRelationOid(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE)
+    };
+    if !table_locked {
+        fail(
+            PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+            format!("{name} is being changed by another session (ALTER TABLE, alter_distributed_table, ...)"),
+            "The repair reads the table's columns once and holds a lock that keeps them from changing until it ends.",
+            "Run the repair again when that operation has finished.",
+        );
+    }
+    let colocation = Spi::get_one_with_args::<i64>(
+        "SELECT colocationid::int8 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+        &[relid.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(0);
+    let id = if colocation != 0 {
+        colocation as u32
+    } else {
+        relid.to_u32()
+    };
+    // SAFETY: SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, id, class), as Citus builds it.
+    let acquired = unsafe {
+        let mut tag: pg_sys::LOCKTAG = std::mem::zeroed();
+        tag.locktag_field1 = pg_sys::MyDatabaseId.to_u32();
+        tag.locktag_field2 = 0;
+        tag.locktag_field3 = id;
+        tag.locktag_field4 = ADV_LOCKTAG_CLASS_CITUS_REBALANCE_PLACEMENT_COLOCATION;
+        tag.locktag_type = pg_sys::LockTagType::LOCKTAG_ADVISORY as u8;
+        tag.locktag_lockmethodid = pg_sys::USER_LOCKMETHOD as u8;
+        pg_sys::LockAcquire(&tag, pg_sys::ShareLock as pg_sys::LOCKMODE, false, true)
+    };
+    if acquired == pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL {
+        fail(
+            PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+            format!("a shard move or split of {name}'s colocation group is in progress"),
+            "The repair reads where each shard is once; a move or split would change that under it.",
+            "Run the repair again when it has finished (SELECT * FROM citus_rebalance_status(); shows a rebalance).",
+        );
+    }
+}
+
+/// The real run: the batches of every wrong shard, one batch per node at a time, all nodes at
+/// once; then what stayed, with the versions of conflicting rows.
+fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize, out: &mut Out) {
+    // Per node, its batches: (placement, lowest hash, highest hash, rows).
+    type Batch = (usize, i32, i32, usize);
+    let mut queues: BTreeMap<(String, i32), Vec<Batch>> = BTreeMap::new();
+    let mut total = 0usize;
+    let mut touched: Vec<usize> = Vec::new();
+    for (i, r) in scan(t, ps, false).into_iter().enumerate() {
+        let rows = match r {
+            Ok(rows) => rows,
+            Err(e) => {
+                unscanned(&ps[i], &e, out);
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            continue;
+        }
+        touched.push(i);
+        total += rows.len();
+        let hashes: Vec<i32> = rows.iter().map(|f| f.hash).collect();
+        let q = queues.entry((ps[i].node.clone(), ps[i].port)).or_default();
+        for (lo, hi, n) in batches(&hashes, batch) {
+            q.push((i, lo, hi, n));
+        }
+    }
+    // Batches that failed: (placement, lo, hi) -> why; their rows are reported as left.
+    let mut failed: Vec<(usize, i32, i32, String)> = Vec::new();
+    let no_metadata = |p: &Placement| {
+        format!(
+            "{} has no Citus metadata, so it cannot insert through the distributed table (run SELECT start_metadata_sync_to_node('{}', {}); first)",
+            p.label(),
+            p.node.replace('\'', "''"),
+            p.port
+        )
+    };
+    let mut moved = 0usize;
+    let rounds = queues.values().map(Vec::len).max().unwrap_or(0);
+    for round in 0..rounds {
+        let mut tasks: Vec<(usize, i32, i32)> = Vec::new();
+        let mut commands: Vec<(String, i32, String)> = Vec::new();
+        for q in queues.values() {
+            let Some(&(i, lo, hi, _)) = q.get(round) else {
+                continue;
+            };
+            let p = &ps[i];
+            if !p.metadata {
+                failed.push((i, lo, hi, no_metadata(p)));
+                continue;
+            }
+            tasks.push((i, lo, hi));
+            commands.push((p.node.clone(), p.port, move_command(t, p, lo, hi)));
+        }
+        for ((i, lo, hi), (ok, text)) in tasks.into_iter().zip(on_nodes(&commands)) {
+            let p = &ps[i];
+            match if ok { parse_moved(&text) } else { Err(text) } {
+                Ok(rows) => {
+                    moved += rows.len();
+                    for f in rows {
+                        let right = shard_for(ranges, f.hash);
+                        out.push(
+                            Action::Moved,
+                            Some(p.shard),
+                            right,
+                            Some(p.label()),
+                            f.key,
+                            f.row,
+                            None,
+                            None,
+                        );
+                    }
+                }
+                Err(e) => failed.push((i, lo, hi, e)),
+            }
+        }
+        notice!(
+            "repair_misplaced_rows({}): batch round {} of {rounds}: {moved} of {total} misplaced row(s) moved",
+            t.name,
+            round + 1
+        );
+        pgrx::check_for_interrupts!();
+    }
+    if touched.is_empty() {
+        return;
+    }
+    // What stayed: conflicts (with both versions), rows of failed batches, late arrivals.
+    let sub: Vec<Placement> = touched.iter().map(|&i| ps[i].clone()).collect();
+    let mut left: Vec<(usize, Found)> = Vec::new();
+    for (j, r) in scan(t, &sub, true).into_iter().enumerate() {
+        let i = touched[j];
+        match r {
+            Ok(rows) => left.extend(rows.into_iter().map(|f| (i, f))),
+            Err(e) => unscanned(&ps[i], &e, out),
+        }
+    }
+    let why = |i: usize, f: &Found| -> Option<String> {
+        Some(
+            failed
+                .iter()
+                .find(|(fi, lo, hi, _)| *fi == i && (*lo..=*hi).contains(&f.hash))
+                .map(|(_, _, _, e)| format!("its batch failed and moved nothing: {e}"))
+                .unwrap_or_else(|| {
+                    "still misplaced after the repair (written while it ran?): run it again".into()
+                }),
+        )
+    };
+    classify(t, ps, ranges, &left, Action::Left, &why, out);
+}

@@ -1,0 +1,148 @@
+-- After the fact (issue 13): the seed incident made while the sidecar was not watching, named by
+-- the report with its remediation; the remediation as pasted; then rows planted in the wrong
+-- shards on the workers, listed by the dry run and moved by repair_misplaced_rows(), conflicts
+-- left in place with both versions. (nodes(), defined by tests/tier3.sh, hides ports and shard ids;
+-- colocation ids depend on the tests before.)
+CREATE FUNCTION repartitioned(q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE l text; found boolean := false;
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+        found := found OR l ~* 'MapMergeJob|repartition';
+    END LOOP;
+    RETURN found;
+END $$;
+-- How many of a user's orders a routed read (one shard, by hash) sees.
+CREATE FUNCTION routed(k bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM orders WHERE user_id = %s', k) INTO n;
+    RETURN n;
+END $$;
+-- The table's rows as a multi-shard read sees them (every row of every shard): count and checksum.
+CREATE FUNCTION orders_digest() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+    SELECT count(*) || ' rows, md5 ' || md5(string_agg(o::text, ',' ORDER BY o::text)) INTO d FROM orders o;
+    RETURN d;
+END $$;
+
+-- A healthy cluster: nothing to say. users and an unrelated audit_log(id) in another group.
+SET citus_sidecar.mode = off;   -- as before the sidecar was installed
+CREATE TABLE users (user_id bigint PRIMARY KEY, name text);
+CREATE TABLE audit_log (id bigint PRIMARY KEY, what text);
+SELECT create_distributed_table('users', 'user_id', shard_count => 24);
+SELECT create_distributed_table('audit_log', 'id', shard_count => 16);
+RESET citus_sidecar.mode;
+SELECT count(*) AS issues FROM citus_sidecar.shard_consistency_report();
+SELECT line FROM regexp_split_to_table(citus_sidecar.metrics(), E'\n') line WHERE line LIKE 'citus_sidecar_colocation_splits %';
+
+-- The incident, before the sidecar: orders with 48 shards beside 24-shard users.
+SET citus_sidecar.mode = off;
+SET citus.shard_count = 48;
+CREATE TABLE orders (order_id bigint NOT NULL, user_id bigint NOT NULL, total numeric, PRIMARY KEY (user_id, order_id));
+SELECT create_distributed_table('orders', 'user_id');
+RESET citus.shard_count;
+RESET citus_sidecar.mode;
+INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 200) g;
+INSERT INTO orders SELECT g, g % 200 + 1, g * 1.5 FROM generate_series(1, 2000) g;
+SET citus.enable_repartition_joins = on;
+SELECT repartitioned('SELECT count(*) FROM users u JOIN orders o USING (user_id)') AS repartitioned;
+RESET citus.enable_repartition_joins;
+
+-- The report names the split, in the default run and in metrics().
+SELECT check_id, severity, table_name, regexp_replace(detail, 'group [0-9]+', 'group <id>', 'g') AS detail, remediation
+  FROM citus_sidecar.shard_consistency_report() ORDER BY check_id, table_name;
+SELECT line FROM regexp_split_to_table(citus_sidecar.metrics(), E'\n') line WHERE line LIKE 'citus_sidecar_colocation_splits %';
+
+-- The remediation, pasted as the report printed it (the guard is on, and lets it through).
+SELECT remediation FROM citus_sidecar.shard_consistency_report(checks => '{colocation-split}') \gset
+:remediation
+SELECT count(*) AS shards FROM pg_dist_shard WHERE logicalrelid = 'orders'::regclass;
+SELECT repartitioned('SELECT count(*) FROM users u JOIN orders o USING (user_id)') AS repartitioned;
+SELECT count(*) AS joined FROM users u JOIN orders o USING (user_id);
+SELECT count(*) AS issues FROM citus_sidecar.shard_consistency_report();
+
+-- Misplaced rows, planted on the workers straight into one orders shard each: 20 rows of users
+-- whose hash belongs elsewhere, and 3 copies (total NULL) of orders that are in their right shard.
+CREATE TEMP TABLE planted AS
+SELECT row_number() OVER (ORDER BY nodeid) AS w, * FROM (
+  SELECT DISTINCT ON (n.nodeid) n.nodeid, s.shardid, n.nodename, n.nodeport, shard_name('orders'::regclass, s.shardid) AS shard
+    FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid)
+   WHERE s.logicalrelid = 'orders'::regclass ORDER BY n.nodeid, s.shardid) f;
+SELECT count(*) AS workers FROM planted;
+CREATE TEMP TABLE existing AS SELECT order_id, user_id FROM orders WHERE order_id <= 100;
+SELECT bool_and(success) AS planted FROM master_run_on_worker(
+    (SELECT array_agg(nodename ORDER BY w) FROM planted),
+    (SELECT array_agg(nodeport ORDER BY w) FROM planted),
+    (SELECT array_agg(format(
+        'INSERT INTO %s (order_id, user_id, total) SELECT * FROM jsonb_to_recordset(%L::jsonb) AS r(order_id bigint, user_id bigint, total numeric)',
+        shard,
+        (SELECT jsonb_agg(r) FROM (
+            (SELECT 100000 + k AS order_id, k AS user_id, 7 AS total FROM generate_series(1000 * p.w, 100000) k
+              WHERE get_shard_id_for_distribution_column('orders', k) <> p.shardid ORDER BY k LIMIT 20)
+            UNION ALL
+            (SELECT o.order_id, o.user_id, NULL FROM existing o
+              WHERE get_shard_id_for_distribution_column('orders', o.user_id) <> p.shardid
+                AND o.order_id % 2 = p.w % 2 ORDER BY o.order_id LIMIT 3)) r)) ORDER BY w)
+       FROM planted p),
+    false);
+SELECT orders_digest() AS before \gset
+CREATE TEMP TABLE strays AS SELECT user_id FROM orders WHERE order_id > 100000;
+SELECT sum(routed(user_id)) AS routed_reads_see, count(*) AS planted FROM strays;
+SELECT check_id, regexp_replace(nodes(detail), '; sample .*', '') AS detail
+  FROM citus_sidecar.shard_consistency_report(checks => '{data}') ORDER BY detail;
+
+-- The dry run lists exactly what would move and what conflicts, and changes nothing.
+SELECT action, count(*), count(DISTINCT shard_id) AS shards, bool_and(target_shard_id <> shard_id) AS elsewhere
+  FROM citus_sidecar.repair_misplaced_rows('orders') GROUP BY action ORDER BY action;
+SELECT key, misplaced_row->>'total' AS planted_total, existing_row->>'total' AS existing_total
+  FROM citus_sidecar.repair_misplaced_rows('orders') WHERE action = 'conflict' ORDER BY key::text;
+SELECT orders_digest() = :'before' AS unchanged;
+
+-- The repair moves all but the conflicts; no row is lost or duplicated.
+SELECT action, count(*) FROM citus_sidecar.repair_misplaced_rows('orders', dry_run => false)
+ GROUP BY action ORDER BY action;
+SELECT orders_digest() = :'before' AS same_rows;
+SELECT sum(routed(user_id)) AS routed_reads_see FROM strays;
+SELECT check_id, nodes(detail) AS detail FROM citus_sidecar.shard_consistency_report(checks => '{data}') ORDER BY detail;
+-- Safe to re-run: nothing left to move, the conflicts still reported.
+SELECT action, count(*) FROM citus_sidecar.repair_misplaced_rows('orders', dry_run => false)
+ GROUP BY action ORDER BY action;
+SELECT verdict, reason FROM citus_sidecar.guard_decisions
+ WHERE subject = 'repair_misplaced_rows' AND verdict IN ('dry-run-done', 'repaired') ORDER BY decided_at;
+
+-- A person decides: the planted copies go, and the report is clean.
+SELECT bool_and(success) AS resolved FROM master_run_on_worker(
+    (SELECT array_agg(nodename ORDER BY w) FROM planted),
+    (SELECT array_agg(nodeport ORDER BY w) FROM planted),
+    (SELECT array_agg(format('DELETE FROM %s WHERE total IS NULL', shard) ORDER BY w) FROM planted),
+    false);
+SELECT count(*) AS issues FROM citus_sidecar.shard_consistency_report(checks => '{catalog,data}');
+SELECT count(*) AS nothing_to_do FROM citus_sidecar.repair_misplaced_rows('orders');
+
+-- Evidence from the workload: two tables whose names say nothing, in different groups, joined
+-- by the application; pg_stat_statements has the join, and the report names them.
+CREATE EXTENSION pg_stat_statements;
+SET citus_sidecar.mode = off;
+CREATE TABLE accounts (id bigint PRIMARY KEY);
+CREATE TABLE ledger (entry bigint NOT NULL, owner bigint NOT NULL, PRIMARY KEY (owner, entry));
+SELECT create_distributed_table('accounts', 'id', shard_count => 4);
+SELECT create_distributed_table('ledger', 'owner', shard_count => 6);
+RESET citus_sidecar.mode;
+SELECT count(*) AS splits FROM citus_sidecar.shard_consistency_report(checks => '{colocation-split}');
+SET citus.enable_repartition_joins = on;
+SELECT count(*) AS joined FROM accounts a JOIN ledger l ON l.owner = a.id;
+RESET citus.enable_repartition_joins;
+SELECT table_name, regexp_replace(detail, 'group [0-9]+', 'group <id>', 'g') AS detail, remediation
+  FROM citus_sidecar.shard_consistency_report(checks => '{colocation-split}');
+DROP TABLE accounts, ledger;
+DROP EXTENSION pg_stat_statements;
+
+-- Bad input is a clear ERROR.
+CREATE TABLE countries (code text PRIMARY KEY);
+SELECT create_reference_table('countries');
+SELECT * FROM citus_sidecar.repair_misplaced_rows('countries');
+SELECT * FROM citus_sidecar.repair_misplaced_rows(NULL);
+
+DROP TABLE orders, users, audit_log, countries;
+DROP FUNCTION repartitioned(text), routed(bigint), orders_digest();
