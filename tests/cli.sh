@@ -21,7 +21,7 @@ trap pg_cleanup EXIT
 
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build -q -p citus-sidecar-cli || { echo "cli: 0 passed, 1 failed"; exit 1; }
-BIN="$PWD/target/debug/citus-sidecar"
+BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/citus-sidecar"
 passed=0; failed=0; skipped=0
 ok() { echo "  ok     $1"; passed=$((passed + 1)); }
 bad() { echo "  FAILED $1"; failed=$((failed + 1)); }

@@ -78,7 +78,10 @@ SELECT create_distributed_table('events', 'tenant_id', colocate_with => 'tenants
 SELECT create_time_partitions('events', INTERVAL '1 day', now() + INTERVAL '2 days', now() - INTERVAL '3 days');
 INSERT INTO events SELECT 1 + g % 100, now() - g * INTERVAL '1 hour' FROM generate_series(1, 60) g;
 SELECT * FROM healthy('create_time_partitions');
+-- (which partitions it drops depends on the time of day: its NOTICEs are not compared)
+SET client_min_messages = warning;
 CALL drop_old_time_partitions('events', now() - INTERVAL '1 day');
+RESET client_min_messages;
 SELECT * FROM healthy('drop_old_time_partitions');
 
 -- 2PC recovery of a transaction Citus prepared and left
