@@ -249,21 +249,42 @@ pub fn cluster() -> Cluster {
 }
 
 /// The session's effective settings and the Citus version the rules follow.
+///
+/// Read without any statement that could assign a transaction id (pgrx's `Spi::get_one` and
+/// `Spi::run` do): the guard runs inside the caller's transaction, and Citus's
+/// `create_distributed_table_concurrently` waits, through a replication-slot creation on
+/// another connection, for every transaction that holds an id, its caller's included. An id
+/// assigned here made that call wait on itself forever.
 pub fn settings() -> Settings {
-    let get = |name: &str, default: i32| -> i32 {
-        Spi::get_one_with_args::<String>("SELECT current_setting($1, true)", &[name.into()])
-            .ok()
-            .flatten()
+    let get = |name: &std::ffi::CStr, default: i32| -> i32 {
+        setting(name)
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(default)
     };
-    let major = Spi::get_one::<i32>(CITUS_MAJOR_SQL).ok().flatten();
+    let major = Spi::connect(|client| {
+        client
+            .select(CITUS_MAJOR_SQL, Some(1), &[])
+            .and_then(|t| t.first().get_one::<i32>())
+    })
+    .ok()
+    .flatten();
     Settings {
-        shard_count: get("citus.shard_count", 32),
-        replication_factor: get("citus.shard_replication_factor", 1),
+        shard_count: get(c"citus.shard_count", 32),
+        replication_factor: get(c"citus.shard_replication_factor", 1),
         citus_major: major
             .map(|m| m as u32)
             .unwrap_or(sidecar_rules::facts::ASSUMED_CITUS_MAJOR),
+    }
+}
+
+/// A setting's current value as SHOW prints it, or None where no such setting exists (Citus
+/// not loaded). No SPI.
+fn setting(name: &std::ffi::CStr) -> Option<String> {
+    // SAFETY: a NUL-terminated name; with missing_ok, an unknown name is NULL, not an ERROR;
+    // the result is a palloc'd NUL-terminated string in the current memory context.
+    unsafe {
+        let p = pg_sys::GetConfigOptionByName(name.as_ptr(), std::ptr::null_mut(), true);
+        (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
     }
 }
 

@@ -36,11 +36,37 @@ pub fn all<T>(
     })
 }
 
-/// The one value of a one-row, one-column query, which must not be NULL.
+/// The one value of a one-row, one-column query, which must not be NULL. Read-only: unlike
+/// pgrx's `Spi::get_one`, it never assigns the caller's transaction an id.
 pub fn one<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid], what: &str) -> T {
-    match Spi::get_one_with_args::<T>(sql, args) {
+    match Spi::connect(|client| {
+        client
+            .select(sql, Some(1), args)
+            .and_then(|t| t.first().get_one::<T>())
+    }) {
         Ok(Some(v)) => v,
         Ok(None) => error!("citus_sidecar: reading {what}: no value"),
+        Err(e) => error!("citus_sidecar: reading {what}: {e}"),
+    }
+}
+
+/// The value of a query that returns at most one row and column: None for no row or NULL.
+/// Read-only, like [`one`]; a failed query is an ERROR.
+pub fn maybe_one<T: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[DatumWithOid],
+    what: &str,
+) -> Option<T> {
+    match Spi::connect(|client| {
+        client.select(sql, Some(1), args).and_then(|t| {
+            if t.is_empty() {
+                Ok(None)
+            } else {
+                t.first().get_one::<T>()
+            }
+        })
+    }) {
+        Ok(v) => v,
         Err(e) => error!("citus_sidecar: reading {what}: {e}"),
     }
 }

@@ -609,13 +609,11 @@ fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
             "Run the repair again when that operation has finished.",
         );
     }
-    let colocation = Spi::get_one_with_args::<i64>(
-        "SELECT colocationid::int8 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+    let colocation: i64 = crate::rows::one(
+        "SELECT coalesce((SELECT colocationid::int8 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1), 0)",
         &[relid.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(0);
+        "the table's colocation group",
+    );
     let id = if colocation != 0 {
         colocation as u32
     } else {

@@ -72,10 +72,11 @@ fn read_tables() -> Vec<SplitTable> {
 /// Tables separated on purpose: the guard's last recorded call on them said
 /// `colocate_with => 'none'`, or a superuser declared them separate.
 fn separated() -> HashSet<u32> {
-    let database = Spi::get_one::<String>("SELECT current_database()::text")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let database: String = crate::rows::one(
+        "SELECT current_database()::text",
+        &[],
+        "the current database",
+    );
     let records: Vec<_> = crate::decisions::read_all()
         .iter()
         .filter_map(|l| sidecar_rules::record::call_record(l))
@@ -131,14 +132,14 @@ fn foreign_keys() -> Vec<Link> {
 /// readable (other roles' texts are hidden from a role without pg_read_all_stats: fewer
 /// statements, never an error). citus_stat_statements takes its texts from the same view.
 fn statement_stats() -> Vec<(String, i64)> {
-    let schema = Spi::get_one::<String>(
+    let schema: Option<String> = crate::rows::maybe_one(
         "SELECT n.nspname::text FROM pg_catalog.pg_extension e \
            JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
           WHERE e.extname = 'pg_stat_statements' \
             AND has_schema_privilege(n.oid, 'USAGE')",
-    )
-    .ok()
-    .flatten();
+        &[],
+        "where pg_stat_statements is",
+    );
     let Some(schema) = schema else {
         return Vec::new();
     };
@@ -146,13 +147,11 @@ fn statement_stats() -> Vec<(String, i64)> {
         "{}.pg_stat_statements",
         sidecar_rules::distribution::quote_ident(&schema)
     );
-    let readable = Spi::get_one_with_args::<bool>(
-        "SELECT to_regclass($1) IS NOT NULL AND has_table_privilege(to_regclass($1), 'SELECT')",
+    let readable: bool = crate::rows::one(
+        "SELECT to_regclass($1) IS NOT NULL AND coalesce(has_table_privilege(to_regclass($1), 'SELECT'), false)",
         &[view.clone().into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false);
+        "whether the statement statistics are readable",
+    );
     if !readable {
         return Vec::new();
     }
