@@ -62,24 +62,27 @@ fn table_kind(relid: pg_sys::Oid) -> TableKind {
             .select(KIND_SQL, None, &[relid.into()])
             .expect("reading the table's Citus metadata");
         rows.into_iter().next().map(|r| TableKind {
-            name: r.get::<String>(1).ok().flatten().unwrap_or_default(),
-            citus: r.get::<bool>(2).ok().flatten().unwrap_or(false),
-            method: r
-                .get::<String>(3)
-                .ok()
-                .flatten()
+            name: crate::rows::opt::<String>(&r, 1, "the repair's catalog rows")
+                .unwrap_or_default(),
+            citus: crate::rows::opt::<bool>(&r, 2, "the repair's catalog rows").unwrap_or(false),
+            method: crate::rows::opt::<String>(&r, 3, "the repair's catalog rows")
                 .and_then(|s| s.chars().next())
                 .unwrap_or('?'),
-            repmodel: r
-                .get::<String>(4)
-                .ok()
-                .flatten()
+            repmodel: crate::rows::opt::<String>(&r, 4, "the repair's catalog rows")
                 .and_then(|s| s.chars().next())
                 .unwrap_or('?'),
-            has_column: r.get::<bool>(5).ok().flatten().unwrap_or(false),
-            enum_column: r.get::<bool>(6).ok().flatten().unwrap_or(false),
-            replicated_shards: r.get::<i64>(7).ok().flatten().unwrap_or(0) as usize,
-            cascading_references: r.get::<Vec<String>>(8).ok().flatten().unwrap_or_default(),
+            has_column: crate::rows::opt::<bool>(&r, 5, "the repair's catalog rows")
+                .unwrap_or(false),
+            enum_column: crate::rows::opt::<bool>(&r, 6, "the repair's catalog rows")
+                .unwrap_or(false),
+            replicated_shards: crate::rows::opt::<i64>(&r, 7, "the repair's catalog rows")
+                .unwrap_or(0) as usize,
+            cascading_references: crate::rows::opt::<Vec<String>>(
+                &r,
+                8,
+                "the repair's catalog rows",
+            )
+            .unwrap_or_default(),
         })
     });
     match kind {
@@ -137,14 +140,20 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
             .into_iter()
             .next()
             .expect("a distributed table has its row");
-        let key: Vec<String> = r.get::<Vec<String>>(6).ok().flatten().unwrap_or_default();
+        let key: Vec<String> =
+            crate::rows::opt::<Vec<String>>(&r, 6, "the repair's catalog rows").unwrap_or_default();
         Target {
             name,
-            shell: r.get::<String>(1).ok().flatten().unwrap_or_default(),
-            column: r.get::<String>(2).ok().flatten().unwrap_or_default(),
-            hash: r.get::<String>(3).ok().flatten().unwrap_or_default(),
-            insert_columns: r.get::<Vec<String>>(4).ok().flatten().unwrap_or_default(),
-            overriding: r.get::<bool>(5).ok().flatten().unwrap_or(false),
+            shell: crate::rows::opt::<String>(&r, 1, "the repair's catalog rows")
+                .unwrap_or_default(),
+            column: crate::rows::opt::<String>(&r, 2, "the repair's catalog rows")
+                .unwrap_or_default(),
+            hash: crate::rows::opt::<String>(&r, 3, "the repair's catalog rows")
+                .unwrap_or_default(),
+            insert_columns: crate::rows::opt::<Vec<String>>(&r, 4, "the repair's catalog rows")
+                .unwrap_or_default(),
+            overriding: crate::rows::opt::<bool>(&r, 5, "the repair's catalog rows")
+                .unwrap_or(false),
             key: key
                 .into_iter()
                 .map(|k| {
@@ -205,8 +214,8 @@ fn on_nodes(commands: &[(String, i32, String)]) -> Vec<(bool, String)> {
             .expect("running commands through Citus")
             .map(|r| {
                 (
-                    r.get::<bool>(1).ok().flatten().unwrap_or(false),
-                    r.get::<String>(2).ok().flatten().unwrap_or_default(),
+                    crate::rows::opt::<bool>(&r, 1, "the repair's catalog rows").unwrap_or(false),
+                    crate::rows::opt::<String>(&r, 2, "the repair's catalog rows").unwrap_or_default(),
                 )
             })
             .collect()

@@ -143,9 +143,10 @@ fn tables() -> Vec<SnapshotTable> {
                 relkind: need(r.get::<String>(4), "pg_class.relkind"),
                 display_name: need(r.get::<String>(5), "the table's name"),
                 has_replica_identity: need(r.get::<bool>(6), "the table's replica identity"),
-                colocation_id: r.get::<i64>(7).ok().flatten().map(|v| v as u32),
+                colocation_id: crate::rows::opt::<i64>(&r, 7, "the catalog snapshot")
+                    .map(|v| v as u32),
                 colocated_with: need(r.get::<Vec<String>>(8), "the colocated tables"),
-                distribution_column: r.get::<String>(9).ok().flatten(),
+                distribution_column: crate::rows::opt::<String>(&r, 9, "the catalog snapshot"),
                 primary_key: need(r.get::<Vec<String>>(10), "the primary key"),
                 columns: columns.remove(&oid).unwrap_or_default(),
             }

@@ -90,8 +90,11 @@ fn separated() -> HashSet<u32> {
                 &[],
             )
             .map(|rows| {
-                rows.filter_map(|r| r.get::<i64>(1).ok().flatten().map(|o| o as u32))
-                    .collect()
+                rows.filter_map(|r| {
+                    crate::rows::opt::<i64>(&r, 1, "the colocation-split evidence")
+                        .map(|o| o as u32)
+                })
+                .collect()
             })
             .unwrap_or_default()
     });
@@ -235,13 +238,15 @@ SELECT f.colocationid::int8, s.shardminvalue::int4, s.shardmaxvalue::int4,
         if let Ok(rows) = client.select(SQL, None, &[ids.into()]) {
             for r in rows {
                 let (Some(g), Some(lo), Some(hi)) = (
-                    r.get::<i64>(1).ok().flatten(),
-                    r.get::<i32>(2).ok().flatten(),
-                    r.get::<i32>(3).ok().flatten(),
+                    crate::rows::opt::<i64>(&r, 1, "the colocation-split evidence"),
+                    crate::rows::opt::<i32>(&r, 2, "the colocation-split evidence"),
+                    crate::rows::opt::<i32>(&r, 3, "the colocation-split evidence"),
                 ) else {
                     continue;
                 };
-                let placed: Vec<i32> = r.get::<Vec<i32>>(4).ok().flatten().unwrap_or_default();
+                let placed: Vec<i32> =
+                    crate::rows::opt::<Vec<i32>>(&r, 4, "the colocation-split evidence")
+                        .unwrap_or_default();
                 out.entry(g as u32).or_default().push((lo, hi, placed));
             }
         }
