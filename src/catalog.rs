@@ -95,6 +95,8 @@ static FRAMES: BackendLocal<RefCell<Vec<(pg_sys::Oid, FnKind)>>> =
 const C_LANGUAGE: u32 = 13;
 const SQL_LANGUAGE: u32 = 14;
 
+/// # Safety
+/// PostgreSQL calls it as a syscache invalidation callback for pg_proc.
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn proc_invalidated(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
     PROC_GEN.0.set(PROC_GEN.0.get() + 1);

@@ -204,6 +204,8 @@ unsafe extern "C-unwind" fn check_rule_overrides(
     unsafe { check_string(newval, |s| RuleOverrides::parse(s).map(|_| ())) }
 }
 
+/// # Safety
+/// PostgreSQL calls it as the GUC check hook of citus_sidecar.allow_once, with a valid value pointer.
 #[pg_guard]
 unsafe extern "C-unwind" fn check_allow_once(
     newval: *mut *mut c_char,

@@ -105,6 +105,8 @@ struct Found {
 /// # Safety
 /// `node` is a raw statement from raw_parser.
 unsafe fn calls_in(node: *mut pg_sys::Node) -> Result<Vec<ScriptCall>, ()> {
+    /// # Safety
+    /// Only as raw_expression_tree_walker's callback, with `ctx` the walk's own state.
     unsafe extern "C-unwind" fn walk(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
         if node.is_null() {
             return false;

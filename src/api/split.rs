@@ -342,6 +342,9 @@ unsafe fn colref(node: *mut pg_sys::Node) -> Option<ColRef> {
 
 /// The walker's callback. It records, and keeps nothing with a destructor on the stack while
 /// PostgreSQL's walker runs below it (an ERROR there longjmps to the PgTryBuilder in [`shapes`]).
+///
+/// # Safety
+/// Only as raw_expression_tree_walker's callback, with `ctx` the walk's own state.
 unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
     if node.is_null() {
         return false;
