@@ -67,16 +67,7 @@ impl FileError {
 
     /// check_ddl's syntax error: the parser's message, where, and the line as written.
     pub fn syntax(parser_message: String, line: i32, col: i32, original: &str) -> FileError {
-        let mut text: String = original
-            .lines()
-            .nth(line as usize - 1)
-            .unwrap_or("")
-            .chars()
-            .take(120)
-            .collect();
-        if text.chars().count() == 120 {
-            text.push_str("...");
-        }
+        let text = sidecar_rules::psql::line_as_written(original, line);
         FileError {
             message: format!("the script does not parse: {parser_message}"),
             line: Some(line),

@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use pg_query::protobuf::{self, a_const, node::Node as N, Node};
 use sidecar_rules::finding::Severity;
 use sidecar_rules::metadata::StatementKind as K;
-use sidecar_rules::psql::{blank_client_side, leading_noise, Blanked};
+use sidecar_rules::psql::{blank_client_side, statement_at, Blanked, Positions};
 use sidecar_rules::script::{
     check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptColumn, ScriptTable, Statement,
 };
@@ -19,43 +19,6 @@ use sidecar_rules::CitusFunction;
 
 use crate::catalog::SnapshotCatalog;
 use crate::finding::{FileError, Row};
-
-/// Line and column numbers of byte offsets (check_ddl's `Positions`).
-pub struct Positions<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-    last: (usize, usize, usize),
-}
-
-impl<'a> Positions<'a> {
-    pub fn new(text: &'a str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Positions {
-            text,
-            starts,
-            last: (0, 0, 1),
-        }
-    }
-
-    /// 1-based line and column (in characters) of byte offset `at`.
-    pub fn at(&mut self, at: usize) -> (i32, i32) {
-        let mut at = at.min(self.text.len());
-        while !self.text.is_char_boundary(at) {
-            at -= 1;
-        }
-        let line = self.starts.partition_point(|&s| s <= at);
-        let (last_line, last_at, last_col) = self.last;
-        let col = if last_line == line && last_at <= at {
-            last_col + self.text[last_at..at].chars().count()
-        } else {
-            self.text[self.starts[line - 1]..at].chars().count() + 1
-        };
-        self.last = (line, at, col);
-        (line as i32, col as i32)
-    }
-}
 
 // libpg_query's own entry point, for the one thing the pg_query crate drops: where a syntax
 // error is (its `cursorpos`). The crate links the library; these are its C declarations
@@ -906,24 +869,7 @@ pub fn check(original: &str, snap: &CatalogSnapshot) -> Result<Vec<Row>, FileErr
     let mut statements = Vec::new();
     let mut texts = Vec::with_capacity(raw.len());
     for (i, (node, loc, len)) in raw.iter().enumerate() {
-        let (loc, len) = (*loc, *len);
-        let end = if len == 0 {
-            sql.len()
-        } else {
-            (loc + len).min(sql.len())
-        };
-        // Parsers disagree on where a statement starts (before PostgreSQL 18, right after the
-        // `;` before it); both agree on its first word, which is where check_ddl points.
-        let start = loc.min(end);
-        let lead = leading_noise(&sql[start..end]);
-        texts.push((
-            original
-                .get(start + lead..end)
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-            positions.at(start + lead),
-        ));
+        texts.push(statement_at(&sql, original, *loc, *len, &mut positions));
         for st in convert(node, &cat)? {
             statements.push((i, st));
         }

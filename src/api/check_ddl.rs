@@ -14,7 +14,7 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 use sidecar_rules::call::{Catalog, CitusFunction, RelationRef};
 use sidecar_rules::finding::Severity;
 use sidecar_rules::pgvalue::parse_qualified_name;
-use sidecar_rules::psql::{blank_client_side, leading_noise, Blanked};
+use sidecar_rules::psql::{blank_client_side, line_as_written, statement_at, Blanked, Positions};
 use sidecar_rules::script::{
     check_script, NotConstant, Outcome, ScriptArg, ScriptCall, ScriptCatalog, ScriptColumn,
     ScriptTable, Statement,
@@ -577,44 +577,6 @@ fn relid_by_name(n: &str) -> pg_sys::Oid {
     }
 }
 
-/// Line and column numbers of byte offsets in a text, asked in increasing order (statements
-/// come in script order): each answer counts only the characters since the previous one.
-struct Positions<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-    last: (usize, usize, usize),
-}
-
-impl<'a> Positions<'a> {
-    fn new(text: &'a str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Positions {
-            text,
-            starts,
-            last: (0, 0, 1),
-        }
-    }
-
-    /// 1-based line and column (in characters) of byte offset `at`.
-    fn at(&mut self, at: usize) -> (i32, i32) {
-        let mut at = at.min(self.text.len());
-        while !self.text.is_char_boundary(at) {
-            at -= 1;
-        }
-        let line = self.starts.partition_point(|&s| s <= at);
-        let (last_line, last_at, last_col) = self.last;
-        let col = if last_line == line && last_at <= at {
-            last_col + self.text[last_at..at].chars().count()
-        } else {
-            self.text[self.starts[line - 1]..at].chars().count() + 1
-        };
-        self.last = (line, at, col);
-        (line as i32, col as i32)
-    }
-}
-
 fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>, hint: &str) -> ! {
     let mut e = ErrorReport::new(code, message, "check_ddl");
     if let Some(d) = detail {
@@ -674,16 +636,7 @@ fn parse(sql: &str, original: &str) -> Vec<(*mut pg_sys::Node, usize, usize)> {
                 .map(|(b, _)| b)
                 .unwrap_or(sql.len());
             let (line, col) = Positions::new(original).at(byte);
-            let mut text: String = original
-                .lines()
-                .nth(line as usize - 1)
-                .unwrap_or("")
-                .chars()
-                .take(120)
-                .collect();
-            if text.chars().count() == 120 {
-                text.push_str("...");
-            }
+            let text = line_as_written(original, line);
             raise(
                 PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
                 format!("check_ddl: the script does not parse: {} (line {line}, column {col})", report.message()),
@@ -765,21 +718,7 @@ fn check_ddl(
     let mut statements = Vec::new();
     let mut texts = Vec::with_capacity(raw.len());
     for (i, &(node, start, len)) in raw.iter().enumerate() {
-        let end = if len == 0 {
-            sql.len()
-        } else {
-            (start + len).min(sql.len())
-        };
-        let start = start.min(end);
-        let lead = leading_noise(&sql[start..end]);
-        texts.push((
-            original
-                .get(start + lead..end)
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-            positions.at(start + lead),
-        ));
+        texts.push(statement_at(&sql, original, start, len, &mut positions));
         // SAFETY: a statement node from raw_parser.
         match unsafe { convert(node) } {
             Ok(list) => statements.extend(list.into_iter().map(|st| (i, st))),

@@ -317,3 +317,118 @@ mod tests {
         );
     }
 }
+
+/// Line and column numbers of byte offsets in a script, as check_ddl and the command-line tool
+/// report them (1-based; columns in characters). Answers for increasing offsets on the same line
+/// reuse the previous one's count.
+pub struct Positions<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+    last: (usize, usize, usize),
+}
+
+impl<'a> Positions<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Positions {
+            text,
+            starts,
+            last: (0, 0, 1),
+        }
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`.
+    pub fn at(&mut self, at: usize) -> (i32, i32) {
+        let mut at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= at);
+        let (last_line, last_at, last_col) = self.last;
+        let col = if last_line == line && last_at <= at {
+            last_col + self.text[last_at..at].chars().count()
+        } else {
+            self.text[self.starts[line - 1]..at].chars().count() + 1
+        };
+        self.last = (line, at, col);
+        (line as i32, col as i32)
+    }
+}
+
+/// A statement as written and where it starts, from the parser's location `loc` and length
+/// `len` (0: to the end) in `sql`, the text the parser read (`original` with client-side lines
+/// blanked, byte for byte the same length). Parsers disagree on where a statement starts
+/// (before PostgreSQL 18, right after the `;` before it); both agree on its first word, which
+/// is where both front ends point.
+pub fn statement_at(
+    sql: &str,
+    original: &str,
+    loc: usize,
+    len: usize,
+    positions: &mut Positions,
+) -> (String, (i32, i32)) {
+    let end = if len == 0 {
+        sql.len()
+    } else {
+        (loc + len).min(sql.len())
+    };
+    let start = loc.min(end);
+    let lead = leading_noise(&sql[start..end]);
+    let text = original
+        .get(start + lead..end)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    (text, positions.at(start + lead))
+}
+
+/// Line `line` (1-based) of `original` as written, cut at 120 characters (for a syntax error's
+/// DETAIL).
+pub fn line_as_written(original: &str, line: i32) -> String {
+    let mut text: String = original
+        .lines()
+        .nth((line.max(1) - 1) as usize)
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect();
+    if text.chars().count() == 120 {
+        text.push_str("...");
+    }
+    text
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_and_lines() {
+        let text = "SELECT 1;\nSELECT 'é', 2;";
+        let mut p = Positions::new(text);
+        assert_eq!(p.at(0), (1, 1));
+        assert_eq!(p.at(10), (2, 1));
+        let after_e = text.find(", 2").unwrap();
+        assert_eq!(p.at(after_e), (2, 11));
+    }
+
+    #[test]
+    fn a_statement_starts_at_its_first_word() {
+        let sql = "SELECT 1;\n  -- note\n  SELECT 2;";
+        let loc = sql.find(';').unwrap() + 1;
+        let mut p = Positions::new(sql);
+        let (text, at) = statement_at(sql, sql, loc, sql.len() - loc - 1, &mut p);
+        assert_eq!(text, "SELECT 2");
+        assert_eq!(at, (3, 3));
+    }
+
+    #[test]
+    fn a_long_line_is_cut() {
+        let line = "x".repeat(200);
+        assert_eq!(line_as_written(&line, 1).len(), 123);
+        assert_eq!(line_as_written("a\nb", 2), "b");
+        assert_eq!(line_as_written("a", 5), "");
+    }
+}
