@@ -144,14 +144,40 @@ fn citus_tables(tables: &[Option<pg_sys::Oid>]) -> Vec<pg_sys::Oid> {
     oids
 }
 
-/// Every finding the selection asks for, in a stable order.
+/// How many times a report is made when the metadata keeps changing under it.
+const ATTEMPTS: usize = 3;
+
+/// Every finding the selection asks for, in a stable order. A report with findings is made
+/// again when the metadata changed while the nodes were asked: the nodes' answers and the
+/// metadata read before them could then show two moments (Citus dropping a moved shard's old
+/// copy after the listing saw it, a move committing in between), and the finding would be a
+/// moment's state, not a fault. Healthy clusters pay nothing for this.
 fn report(
     selection: &Selection,
     filter: Option<Vec<pg_sys::Oid>>,
     limit: Option<i64>,
 ) -> Vec<Issue> {
-    let filtered = filter.is_some();
-    let cluster = Cluster::read(filter);
+    let mut attempt = 1;
+    loop {
+        let cluster = Cluster::read(filter.clone());
+        let out = report_once(&cluster, selection, filter.is_some(), limit);
+        let settled = out.iter().all(|i| i.check == CheckId::NodeUnreachable)
+            || attempt == ATTEMPTS
+            || !cluster.changed_since(filter.clone());
+        if settled {
+            return out;
+        }
+        attempt += 1;
+    }
+}
+
+/// One report against the metadata in `cluster`.
+fn report_once(
+    cluster: &Cluster,
+    selection: &Selection,
+    filtered: bool,
+    limit: Option<i64>,
+) -> Vec<Issue> {
     let ix = Index::new(&cluster.snapshot);
     let need = needs(&ix);
     let catalog = selection.runs(Category::Catalog);
@@ -162,7 +188,7 @@ fn report(
 
     // The listing and the checksums, where both are wanted, in one round trip to the nodes.
     let (listing_answers, sums_answers) = first_round(
-        &cluster,
+        cluster,
         want_listing,
         want_cross,
         selection.runs(Category::Data),
@@ -170,7 +196,7 @@ fn report(
     let mut node_rows: Vec<Issue> = Vec::new();
     let mut ev = Evidence::default();
     if let Some(answers) = listing_answers {
-        let (e, issues) = listing::evidence_from(&cluster, answers);
+        let (e, issues) = listing::evidence_from(cluster, answers);
         ev = e;
         node_rows.extend(issues);
     }
@@ -184,7 +210,7 @@ fn report(
                 .map(|t| t.qualified.clone())
                 .collect()
         });
-        let cross = metadata::cross_node(&cluster, only.as_ref(), sums_answers);
+        let cross = metadata::cross_node(cluster, only.as_ref(), sums_answers);
         ev.workers = cross.workers;
         ev.worker_labels = cross.worker_labels;
         let (nodes, drift): (Vec<Issue>, Vec<Issue>) = cross
@@ -199,7 +225,7 @@ fn report(
     let mut out = Vec::new();
     if catalog {
         out.extend(check_catalog(&cx));
-        out.extend(colocation_splits(&cluster));
+        out.extend(colocation_splits(cluster));
     }
     if selection.runs(Category::Physical) || selection.runs(Category::Data) {
         out.extend(check_physical(&cx.ix, &ev, &cx.placement_repairs, &PgQuote));
@@ -207,9 +233,9 @@ fn report(
     out.extend(cross_rows);
     if selection.runs(Category::Data) {
         out.extend(scan::data_check(
-            &cluster,
+            cluster,
             &ev,
-            &broken_ranges(&cluster),
+            &broken_ranges(cluster),
             limit,
         ));
     }

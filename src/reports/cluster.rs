@@ -16,6 +16,9 @@ pub struct Cluster {
     /// The hash function Citus uses for each table's column (same order as the tables), when a
     /// built-in every node has; worker_hash() otherwise.
     pub hash_functions: Vec<Option<String>>,
+    /// The coordinator's pg_dist_cleanup record ids when the metadata was read: with the
+    /// snapshot, what [`Cluster::changed_since`] compares.
+    pub cleanup: Vec<i64>,
 }
 
 impl Cluster {
@@ -120,7 +123,17 @@ impl Cluster {
                 colocation,
             },
             hash_functions,
+            cleanup: cleanup_records(),
         }
+    }
+
+    /// Whether the metadata this report compared the nodes' answers with changed while the nodes
+    /// were asked (a move, a split or Citus's deferred drop of an old copy ran at the same time):
+    /// then what the nodes showed and what the metadata says may belong to different moments,
+    /// and a finding made from both may be a moment's state, not a fault. Reads it again.
+    pub fn changed_since(&self, filter: Option<Vec<pg_sys::Oid>>) -> bool {
+        let now = Cluster::read(filter);
+        now.snapshot != self.snapshot || now.cleanup != self.cleanup
     }
 
     /// The nodes a report asks: the active primary of each group, the coordinator included
@@ -182,6 +195,16 @@ pub fn active_nodes_or_local() -> Vec<NodeInfo> {
             has_metadata: true,
             metadata_synced: true,
         },
+    )
+}
+
+/// The ids of the coordinator's pg_dist_cleanup records (shard copies and other resources Citus
+/// itself will drop).
+fn cleanup_records() -> Vec<i64> {
+    rows::one(
+        "SELECT coalesce(array_agg(record_id ORDER BY record_id), '{}') FROM pg_catalog.pg_dist_cleanup",
+        &[],
+        "pg_dist_cleanup",
     )
 }
 
