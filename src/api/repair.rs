@@ -5,15 +5,16 @@
 //! and a lookup command per node, one move statement per batch on the node that holds the rows)
 //! and reports every row.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgLogLevel, PgSqlErrorCode};
 use serde_json::Value;
 use sidecar_rules::misplaced::{
-    batches, lookup_query, move_command, parse_lookup, parse_moved, parse_scan, per_node_command,
-    refusal, scan_query, shard_for, summary, Action, Found, Placement, TableKind, Target,
+    fast_move_command, lookup_query, move_command, parse_fast_moved, parse_lookup, parse_moved,
+    parse_scan, per_node_command, refusal, scan_query, shard_for, summary, tid_batches, Action,
+    Found, Placement, TableKind, Target,
 };
 
 fn fail(code: PgSqlErrorCode, message: String, detail: &str, hint: &str) -> ! {
@@ -125,7 +126,11 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                  LATERAL (SELECT ka.attname, u.n FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(attnum, n)
                             JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum) k
            WHERE i.indrelid = c.oid AND i.indisreplident GROUP BY i.indexrelid),
-         '{}')
+         '{}'),
+       c.relkind = 'r'
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg
+                          WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal AND (tg.tgtype & 7) = 7)
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3')
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
@@ -161,6 +166,8 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                     (k, q)
                 })
                 .collect(),
+            // ROW | BEFORE | INSERT (tgtype bits 1, 2, 4): a trigger that may return NULL
+            keeps_every_row: crate::rows::col::<bool>(&r, 7, "the repair's catalog rows"),
         }
     })
 }
@@ -527,6 +534,11 @@ fn repair_misplaced_rows(
         lock_for_repair(relid, &name);
     }
     let t = target(relid, name.clone());
+    if !dry_run {
+        if let Some(r) = t.unmovable() {
+            fail(code_of(r.sqlstate), r.message, &r.detail, &r.hint);
+        }
+    }
     let ps = placements(relid);
     let ranges: Vec<(i64, i32, i32)> = ps.iter().map(|p| (p.shard, p.range.0, p.range.1)).collect();
 
@@ -600,8 +612,12 @@ fn unscanned(p: &Placement, error: &str, out: &mut Out) {
 /// ExclusiveLock (AcquirePlacementColocationLock, shard_rebalancer.c), without waiting.
 const ADV_LOCKTAG_CLASS_CITUS_REBALANCE_PLACEMENT_COLOCATION: u16 = 13;
 
-/// For a real run: no ALTER of the table (its columns are read once) and no shard move or split
-/// of its colocation group (its placements are read once) while the repair runs. Neither lock
+/// The second key of the lock one real run of a table holds: "sc".
+const REPAIR_RUN_LOCK: u32 = 0x7363;
+
+/// For a real run: no ALTER of the table (its columns are read once), no shard move or split
+/// of its colocation group (its placements are read once) and no other run on the table while
+/// the repair runs. Neither lock
 /// is waited for: if another operation holds one, the repair says so and stops; while the repair
 /// holds them, a move or split of the group fails at once with Citus's own "could not acquire
 /// the lock ... re-run the command" (application reads and writes are not affected).
@@ -639,6 +655,26 @@ fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
         tag.locktag_lockmethodid = pg_sys::USER_LOCKMETHOD as u8;
         pg_sys::LockAcquire(&tag, pg_sys::ShareLock as pg_sys::LOCKMODE, false, true)
     };
+    // SAFETY: an advisory tag of the sidecar's own (the two-int4 key space of
+    // pg_advisory_xact_lock(int4, int4): the table's OID and "sc"), released at transaction end.
+    let alone = unsafe {
+        let mut tag: pg_sys::LOCKTAG = std::mem::zeroed();
+        tag.locktag_field1 = pg_sys::MyDatabaseId.to_u32();
+        tag.locktag_field2 = relid.to_u32();
+        tag.locktag_field3 = REPAIR_RUN_LOCK;
+        tag.locktag_field4 = 2;
+        tag.locktag_type = pg_sys::LockTagType::LOCKTAG_ADVISORY as u8;
+        tag.locktag_lockmethodid = pg_sys::USER_LOCKMETHOD as u8;
+        pg_sys::LockAcquire(&tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, false, true)
+    };
+    if alone == pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL {
+        fail(
+            PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
+            format!("another repair_misplaced_rows({name}) is running"),
+            "Two runs on one table would move the same rows twice.",
+            "Wait for it to finish, then run the dry run again to see what is left.",
+        );
+    }
     if acquired == pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL {
         fail(
             PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE,
@@ -649,11 +685,21 @@ fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
     }
 }
 
+/// A batch of the real run: rows of one placement, in physical order.
+struct Batch {
+    placement: usize,
+    rows: Vec<Found>,
+}
+
+impl Batch {
+    fn tids(&self) -> Vec<String> {
+        self.rows.iter().filter_map(|f| f.ctid.clone()).collect()
+    }
+}
+
 /// The real run: the batches of every wrong shard, one batch per node at a time, all nodes at
 /// once; then what stayed, with the versions of conflicting rows.
 fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize, out: &mut Out) {
-    // Per node, its batches: (placement, lowest hash, highest hash, rows).
-    type Batch = (usize, i32, i32, usize);
     let mut queues: BTreeMap<(String, i32), Vec<Batch>> = BTreeMap::new();
     let mut total = 0usize;
     let mut touched: Vec<usize> = Vec::new();
@@ -670,14 +716,16 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         }
         touched.push(i);
         total += rows.len();
-        let hashes: Vec<i32> = rows.iter().map(|f| f.hash).collect();
         let q = queues.entry((ps[i].node.clone(), ps[i].port)).or_default();
-        for (lo, hi, n) in batches(&hashes, batch) {
-            q.push((i, lo, hi, n));
+        for range in tid_batches(&rows, batch) {
+            q.push(Batch {
+                placement: i,
+                rows: rows[range].to_vec(),
+            });
         }
     }
-    // Batches that failed: (placement, lo, hi) -> why; their rows are reported as left.
-    let mut failed: Vec<(usize, i32, i32, String)> = Vec::new();
+    // Batches that failed: (placement, ctids) -> why; their rows are reported as left.
+    let mut failed: Vec<(usize, HashSet<String>, String)> = Vec::new();
     let no_metadata = |p: &Placement| {
         format!(
             "{} has no Citus metadata, so it cannot insert through the distributed table (run SELECT start_metadata_sync_to_node('{}', {}); first)",
@@ -689,22 +737,59 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
     let mut moved = 0usize;
     let rounds = queues.values().map(Vec::len).max().unwrap_or(0);
     for round in 0..rounds {
-        let mut tasks: Vec<(usize, i32, i32)> = Vec::new();
-        let mut commands: Vec<(String, i32, String)> = Vec::new();
+        let mut tasks: Vec<&Batch> = Vec::new();
         for q in queues.values() {
-            let Some(&(i, lo, hi, _)) = q.get(round) else {
+            let Some(b) = q.get(round) else {
                 continue;
             };
-            let p = &ps[i];
+            let p = &ps[b.placement];
             if !p.metadata {
-                failed.push((i, lo, hi, no_metadata(p)));
+                failed.push((b.placement, b.tids().into_iter().collect(), no_metadata(p)));
                 continue;
             }
-            tasks.push((i, lo, hi));
-            commands.push((p.node.clone(), p.port, move_command(t, p, lo, hi)));
+            tasks.push(b);
         }
-        for ((i, lo, hi), (ok, text)) in tasks.into_iter().zip(on_nodes(&commands)) {
-            let p = &ps[i];
+        // The fast statement where the table allows it; the careful one where it does not, and
+        // for the batches whose fast statement failed (a key already in its right shard).
+        let mut careful: Vec<&Batch> = Vec::new();
+        if t.fast() {
+            let commands: Vec<(String, i32, String)> = tasks
+                .iter()
+                .map(|b| {
+                    let p = &ps[b.placement];
+                    (p.node.clone(), p.port, fast_move_command(t, p, &b.tids()))
+                })
+                .collect();
+            for (b, (ok, text)) in tasks.iter().zip(on_nodes(&commands)) {
+                match if ok {
+                    parse_fast_moved(&text)
+                } else {
+                    Err(text)
+                } {
+                    Ok(ctids) => {
+                        moved += ctids.len();
+                        report_fast(b, &ctids, &ps[b.placement], ranges, out);
+                    }
+                    // a key already in its right shard, most likely: the careful statement
+                    // leaves such rows where they are (a table without a key has no other)
+                    Err(e) if t.key.is_empty() => {
+                        failed.push((b.placement, b.tids().into_iter().collect(), e))
+                    }
+                    Err(_) => careful.push(b),
+                }
+            }
+        } else {
+            careful = tasks;
+        }
+        let commands: Vec<(String, i32, String)> = careful
+            .iter()
+            .map(|b| {
+                let p = &ps[b.placement];
+                (p.node.clone(), p.port, move_command(t, p, &b.tids()))
+            })
+            .collect();
+        for (b, (ok, text)) in careful.iter().zip(on_nodes(&commands)) {
+            let p = &ps[b.placement];
             match if ok { parse_moved(&text) } else { Err(text) } {
                 Ok(rows) => {
                     moved += rows.len();
@@ -722,7 +807,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
                         );
                     }
                 }
-                Err(e) => failed.push((i, lo, hi, e)),
+                Err(e) => failed.push((b.placement, b.tids().into_iter().collect(), e)),
             }
         }
         notice!(
@@ -749,12 +834,41 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         Some(
             failed
                 .iter()
-                .find(|(fi, lo, hi, _)| *fi == i && (*lo..=*hi).contains(&f.hash))
-                .map(|(_, _, _, e)| format!("its batch failed and moved nothing: {e}"))
+                .find(|(fi, tids, _)| *fi == i && f.ctid.as_ref().is_some_and(|c| tids.contains(c)))
+                .map(|(_, _, e)| format!("its batch failed and moved nothing: {e}"))
                 .unwrap_or_else(|| {
                     "still misplaced after the repair (written while it ran?): run it again".into()
                 }),
         )
     };
     classify(t, ps, ranges, &left, Action::Left, &why, out);
+}
+
+/// The rows a fast batch moved, by the ctids it answered: each is a row of the batch's plan (its
+/// key, and its row for a table without a key).
+fn report_fast(
+    b: &Batch,
+    ctids: &[String],
+    p: &Placement,
+    ranges: &[(i64, i32, i32)],
+    out: &mut Out,
+) {
+    let by_ctid: HashMap<&str, &Found> = b
+        .rows
+        .iter()
+        .filter_map(|f| f.ctid.as_deref().map(|c| (c, f)))
+        .collect();
+    for c in ctids {
+        let f = by_ctid.get(c.as_str()).copied();
+        out.push(
+            Action::Moved,
+            Some(p.shard),
+            f.and_then(|f| shard_for(ranges, f.hash)),
+            Some(p.label()),
+            f.and_then(|f| f.key.clone()),
+            f.and_then(|f| f.row.clone()),
+            None,
+            None,
+        );
+    }
 }

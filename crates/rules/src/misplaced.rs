@@ -1,11 +1,15 @@
 //! `repair_misplaced_rows()`: the plan and the commands that move rows sitting in a shard whose
 //! hash range does not hold them into the shard that does.
 //!
-//! How a move is made atomic across nodes. Each batch is one SQL statement, run on the node that
-//! holds the wrong shard (W) through Citus's `master_run_on_worker`:
+//! How a move is made atomic across nodes. A real run first lists the misplaced rows of every
+//! shard with their ctids (one command per node) and cuts them into batches of whole blocks.
+//! Each batch is one SQL statement, run on the node that holds the wrong shard (W) through
+//! Citus's `master_run_on_worker`. Where an INSERT keeps every row it is given, the fast one
+//! ([`fast_move_command`]): the batch's rows inserted through the distributed table and deleted,
+//! in one statement; if that fails (a key already in its right shard), the careful one:
 //!
 //! ```sql
-//! WITH cand AS MATERIALIZED (SELECT x.* FROM <W> x WHERE <hash in the batch> AND <outside W> FOR UPDATE OF x),
+//! WITH cand AS MATERIALIZED (SELECT x.* FROM <W> x WHERE <ctid in the batch> AND <outside W> FOR UPDATE OF x),
 //!      ins  AS (INSERT INTO <table> (<columns>) SELECT <columns> FROM cand
 //!               ON CONFLICT (<key>) DO NOTHING RETURNING <key>),
 //!      del  AS (DELETE FROM <W> x USING ins WHERE x.<key> = ins.<key> AND <outside W> RETURNING ...)
@@ -31,8 +35,9 @@
 //! the rows it had). Any other unique index that a moved row would violate fails the batch as a
 //! whole, and nothing of it moves.
 //!
-//! Rows are read `FOR UPDATE`, so a concurrent multi-shard UPDATE of a misplaced row is either
-//! moved with it or waits; two overlapping runs (a re-run while an interrupted batch still
+//! The careful statement reads rows `FOR UPDATE`, so a concurrent multi-shard UPDATE of a
+//! misplaced row is either moved with it or waits (the fast one's answer to that is in
+//! [`fast_move_command`]); two overlapping runs (a re-run while an interrupted batch still
 //! finishes on its node) find the other's rows locked, then gone. Columns are named, never `*`:
 //! dropped columns, column order and generated columns (recomputed by the right shard) do not
 //! matter; identity columns are kept with `OVERRIDING SYSTEM VALUE`. Rows travel inside one
@@ -61,6 +66,33 @@ pub struct Target {
     /// The key, (name, quoted name) per column: the primary key, else the replica-identity
     /// index; empty when the table has neither.
     pub key: Vec<(String, String)>,
+    /// An INSERT into the table keeps every row it is given: a plain table (not partitioned)
+    /// with no BEFORE INSERT row trigger and no INSERT rule, which could drop rows silently.
+    /// Only then may a batch move its rows with [`fast_move_command`].
+    pub keeps_every_row: bool,
+}
+
+impl Target {
+    /// Whether batches may try [`fast_move_command`] first: the INSERT keeps every row. (Two
+    /// runs on one table never overlap: the glue holds a lock for the whole run, so no row is
+    /// inserted twice by two of them.)
+    pub fn fast(&self) -> bool {
+        self.keeps_every_row
+    }
+
+    /// Why a real run cannot move this table's rows, if it cannot: without a key only the fast
+    /// statement exists, and it needs an INSERT that keeps every row.
+    pub fn unmovable(&self) -> Option<Refusal> {
+        (self.key.is_empty() && !self.keeps_every_row).then(|| Refusal {
+            sqlstate: "0A000",
+            message: format!(
+                "cannot move the misplaced rows of {}: it has no primary key, and a BEFORE INSERT row trigger, a rule or its partitions could drop rows an INSERT is given",
+                self.name
+            ),
+            detail: "Without a key, a row is told apart from an equal one only by its place, and the move deletes by place what it inserted: an INSERT that may drop a row would lose it.".into(),
+            hint: "The dry run lists the rows. Add a primary key (it must include the distribution column), or move them by hand.".into(),
+        })
+    }
 }
 
 /// One shard's placement.
@@ -130,24 +162,22 @@ fn key_json(t: &Target, alias: &str) -> String {
     format!("jsonb_build_object({})", parts.join(", "))
 }
 
-/// A subquery answering, for one placement, its misplaced rows: `[[hash, key, row], ...]` with
-/// the whole row (`full`), or `[hash, ...]` (for planning batches), ordered by hash.
+/// A subquery answering, for one placement, its misplaced rows, `[[hash, ctid, key, row], ...]`:
+/// with the whole row, ordered by hash (`full`: the dry run, and what stayed after a real run),
+/// or, to plan the batches of a real run, in physical order, the row only for a table without
+/// a key (what identifies it in the result).
 pub fn scan_query(t: &Target, p: &Placement, full: bool) -> String {
-    let h = hashed(t, "x");
-    if full {
-        format!(
-            "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.k, s.r) ORDER BY s.h), '[]') FROM (SELECT {h} AS h, {} AS k, to_jsonb(x) AS r FROM {} x WHERE {}) s)",
-            key_json(t, "x"),
-            p.relation,
-            outside(t, p, "x")
-        )
-    } else {
-        format!(
-            "(SELECT coalesce(jsonb_agg(s.h ORDER BY s.h), '[]') FROM (SELECT {h} AS h FROM {} x WHERE {}) s)",
-            p.relation,
-            outside(t, p, "x")
-        )
-    }
+    let (row, order) = match (full, t.key.is_empty()) {
+        (true, _) | (false, true) => ("to_jsonb(x)", if full { "s.h" } else { "s.c" }),
+        (false, false) => ("NULL::jsonb", "s.c"),
+    };
+    format!(
+        "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.c::text, s.k, s.r) ORDER BY {order}), '[]') FROM (SELECT {} AS h, x.ctid AS c, {} AS k, {row} AS r FROM {} x WHERE {}) s)",
+        hashed(t, "x"),
+        key_json(t, "x"),
+        p.relation,
+        outside(t, p, "x")
+    )
 }
 
 /// One command that runs `queries` (shard id, subquery answering jsonb) on one node and answers
@@ -178,17 +208,16 @@ pub fn lookup_query(t: &Target, p: &Placement, probes: &[Value]) -> String {
     )
 }
 
-/// The statement that moves the misplaced rows of placement `p` whose hash is in `lo..=hi` into
-/// the shards that hold them (see the module documentation). It answers the moved rows,
-/// `[[hash, key, row], ...]`.
-pub fn move_command(t: &Target, p: &Placement, lo: i32, hi: i32) -> String {
+/// The careful move of the misplaced rows at `tids` of placement `p` into the shards that hold
+/// them (see the module documentation): rows read FOR UPDATE, inserted with ON CONFLICT DO
+/// NOTHING, and only the rows inserted deleted (by key; for a table without a key, all of
+/// them, once the INSERT took every one). It answers the moved rows, `[[hash, key, row], ...]`.
+/// Batches run it when [`fast_move_command`] may not (a table that could drop inserted rows) or
+/// failed (a conflict).
+pub fn move_command(t: &Target, p: &Placement, tids: &[String]) -> String {
     let cols = t.insert_columns.join(", ");
-    let overriding = if t.overriding {
-        " OVERRIDING SYSTEM VALUE"
-    } else {
-        ""
-    };
-    let in_batch = format!("{} BETWEEN {lo} AND {hi}", hashed(t, "x"));
+    let overriding = overriding(t);
+    let in_batch = at_tids(tids);
     // Citus allows no function in a RETURNING clause of a statement that also writes a
     // distributed table: the rows come back plain, and the answer is built from them.
     let report = "RETURNING x.*";
@@ -198,18 +227,16 @@ pub fn move_command(t: &Target, p: &Placement, lo: i32, hi: i32) -> String {
         key_json(t, "d")
     );
     if t.key.is_empty() {
-        // No key: every candidate moves. The DELETE waits for the INSERT (it checks the INSERT
-        // took every candidate) and removes exactly the rows read, by their physical address.
-        return format!(
-            "WITH cand AS MATERIALIZED (SELECT x.tableoid AS sc_tableoid, x.ctid AS sc_ctid, x.* FROM {rel} x WHERE {in_batch} AND {out} FOR UPDATE OF x), \
-ins AS (INSERT INTO {shell} ({cols}){overriding} SELECT {cols} FROM cand RETURNING 1), \
-del AS (DELETE FROM {rel} x USING cand c WHERE x.tableoid = c.sc_tableoid AND x.ctid = c.sc_ctid AND {out} \
-AND (SELECT count(*) FROM ins) = (SELECT count(*) FROM cand) {report}) {answer}",
-            rel = p.relation,
-            out = outside(t, p, "x"),
-            shell = t.shell,
-        );
+        // No key: no careful statement Citus plans. It refuses a ctid condition in a DELETE
+        // joined with the distributed INSERT ("Recursively planned distributed modifications
+        // with ctid on where clause are not supported"), and a ctid is all that tells two equal
+        // rows apart. Such a table is moved only where every row is kept (the glue refuses the
+        // others), with the fast statement.
+        return fast_move_command(t, p, tids);
     }
+    // The DELETE finds the inserted rows by key (a hash join over the shard): Citus refuses a
+    // ctid condition in a DELETE joined with the distributed INSERT ("cannot perform
+    // distributed planning for the given modification").
     let key: Vec<&str> = t.key.iter().map(|(_, q)| q.as_str()).collect();
     let ret: Vec<String> = key.iter().map(|k| format!("t.{k}")).collect();
     let x_key: Vec<String> = key.iter().map(|k| format!("x.{k}")).collect();
@@ -228,23 +255,78 @@ del AS (DELETE FROM {rel} x USING ins i WHERE ({x_key}) = ({i_key}) AND {out} {r
     )
 }
 
-/// Batches of at most `size` rows (more only when one hash value has more rows), cut between
-/// distinct hash values of the sorted `hashes`: (lowest hash, highest hash, rows).
-pub fn batches(hashes: &[i32], size: usize) -> Vec<(i32, i32, usize)> {
+fn overriding(t: &Target) -> &'static str {
+    if t.overriding {
+        " OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    }
+}
+
+/// The rows at `tids` (sorted, as [`tid_batches`] cuts them), read through a TID range scan of
+/// the blocks they are in: `ctid >= first AND ctid <= last AND ctid = ANY(...)`.
+fn at_tids(tids: &[String]) -> String {
+    let (first, last) = match (tids.first(), tids.last()) {
+        (Some(f), Some(l)) => (f.as_str(), l.as_str()),
+        _ => return "false".into(),
+    };
+    let list: Vec<String> = tids.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        "x.ctid >= '{first}'::tid AND x.ctid <= '{last}'::tid AND x.ctid = ANY('{{{}}}'::tid[])",
+        list.join(",")
+    )
+}
+
+/// The fast move of the rows at `tids` of placement `p`, for a table where [`Target::fast`]:
+/// one statement that inserts
+/// them through the distributed table (Citus's COPY path, committed with two-phase commit) and
+/// deletes them, reading the same rows under the statement's one snapshot; it answers the
+/// deleted rows' ctids, `["(b,o)", ...]`. No ON CONFLICT: a row whose key is already in its
+/// right shard fails the statement (unique violation) and nothing of the batch moves; the
+/// batch then runs as [`move_command`], which leaves such rows where they are. A row updated
+/// by another session in between is not deleted (its new version is at another ctid): its old
+/// version is then in the right shard and the new one still misplaced, and the run reports the
+/// two as a conflict for a person to decide. Nothing is ever deleted that was not inserted.
+pub fn fast_move_command(t: &Target, p: &Placement, tids: &[String]) -> String {
+    let cols = t.insert_columns.join(", ");
+    let w = format!("{} AND {}", at_tids(tids), outside(t, p, "x"));
+    format!(
+        "WITH ins AS (INSERT INTO {shell} ({cols}){overriding} SELECT {cols} FROM {rel} x WHERE {w}), \
+del AS (DELETE FROM {rel} x WHERE {w} RETURNING x.ctid) \
+SELECT coalesce(jsonb_agg(d.ctid::text), '[]')::text FROM del d",
+        shell = t.shell,
+        overriding = overriding(t),
+        rel = p.relation,
+    )
+}
+
+/// The block number of a ctid as PostgreSQL writes it, `(block,offset)`.
+pub fn block_of(ctid: &str) -> Option<u32> {
+    ctid.strip_prefix('(')?.split(',').next()?.parse().ok()
+}
+
+/// Batches of at most `size` of `rows` (more only when one block has more), in physical order
+/// (`rows` come sorted by ctid from the planning scan), never splitting a block: each batch
+/// reads only the blocks its rows are in. Index ranges into `rows`.
+pub fn tid_batches(rows: &[Found], size: usize) -> Vec<std::ops::Range<usize>> {
     let size = size.max(1);
-    let mut out: Vec<(i32, i32, usize)> = Vec::new();
+    let block = |i: usize| rows[i].ctid.as_deref().and_then(block_of);
+    let mut out = Vec::new();
     let mut i = 0;
-    while i < hashes.len() {
-        let lo = hashes[i];
-        let mut j = (i + size).min(hashes.len());
-        // never split one hash value across batches
-        while j < hashes.len() && hashes[j] == hashes[j - 1] {
+    while i < rows.len() {
+        let mut j = (i + size).min(rows.len());
+        while j < rows.len() && block(j) == block(j - 1) {
             j += 1;
         }
-        out.push((lo, hashes[j - 1], j - i));
+        out.push(i..j);
         i = j;
     }
     out
+}
+
+/// The answer of a [`fast_move_command`]: the ctids of the rows it moved.
+pub fn parse_fast_moved(text: &str) -> Result<Vec<String>, String> {
+    serde_json::from_str(text).map_err(|e| format!("unreadable answer ({e}): {}", preview(text)))
 }
 
 /// The shard whose range holds `hash`.
@@ -259,6 +341,8 @@ pub fn shard_for(ranges: &[(i64, i32, i32)], hash: i32) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     pub hash: i32,
+    /// Where it is (`(block,offset)`), from the planning scan of a real run.
+    pub ctid: Option<String>,
     pub key: Option<Value>,
     pub row: Option<Value>,
 }
@@ -279,15 +363,22 @@ fn preview(text: &str) -> String {
 fn found(v: &Value) -> Result<Found, String> {
     let bad = || format!("unexpected element {}", preview(&v.to_string()));
     match v {
-        Value::Number(n) => Ok(Found {
-            hash: i32::try_from(n.as_i64().ok_or_else(bad)?).map_err(|_| bad())?,
-            key: None,
-            row: None,
-        }),
         Value::Array(a) if a.len() == 3 => Ok(Found {
             hash: i32::try_from(a[0].as_i64().ok_or_else(bad)?).map_err(|_| bad())?,
+            ctid: None,
             key: (!a[1].is_null()).then(|| a[1].clone()),
             row: Some(a[2].clone()),
+        }),
+        Value::Array(a) if a.len() == 4 => Ok(Found {
+            hash: i32::try_from(a[0].as_i64().ok_or_else(bad)?).map_err(|_| bad())?,
+            ctid: Some(
+                a[1].as_str()
+                    .filter(|c| block_of(c).is_some())
+                    .ok_or_else(bad)?
+                    .to_string(),
+            ),
+            key: (!a[2].is_null()).then(|| a[2].clone()),
+            row: (!a[3].is_null()).then(|| a[3].clone()),
         }),
         _ => Err(bad()),
     }

@@ -13,7 +13,12 @@ fn orders() -> Target {
             ("user_id".into(), "user_id".into()),
             ("order_id".into(), "order_id".into()),
         ],
+        keeps_every_row: true,
     }
+}
+
+fn tids(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 fn w() -> Placement {
@@ -28,38 +33,73 @@ fn w() -> Placement {
 }
 
 #[test]
-fn a_move_is_one_statement_that_never_overwrites() {
-    let c = move_command(&orders(), &w(), 5, 900);
+fn a_careful_move_is_one_statement_that_never_overwrites() {
+    let c = move_command(&orders(), &w(), &tids(&["(3,1)", "(3,7)", "(9,2)"]));
+    let at = "x.ctid >= '(3,1)'::tid AND x.ctid <= '(9,2)'::tid AND x.ctid = ANY('{\"(3,1)\",\"(3,7)\",\"(9,2)\"}'::tid[])";
     assert_eq!(
         c,
-        "WITH cand AS MATERIALIZED (SELECT x.* FROM public.orders_102008 x WHERE pg_catalog.hashint8(x.user_id) BETWEEN 5 AND 900 AND NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825) FOR UPDATE OF x), \
+        format!("WITH cand AS MATERIALIZED (SELECT x.* FROM public.orders_102008 x WHERE {at} AND NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825) FOR UPDATE OF x), \
 ins AS (INSERT INTO public.orders AS t (order_id, user_id, total) SELECT order_id, user_id, total FROM cand ON CONFLICT (user_id, order_id) DO NOTHING RETURNING t.user_id, t.order_id), \
 del AS (DELETE FROM public.orders_102008 x USING ins i WHERE (x.user_id, x.order_id) = (i.user_id, i.order_id) AND NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825) \
 RETURNING x.*) \
-SELECT coalesce(jsonb_agg(jsonb_build_array(pg_catalog.hashint8(d.user_id), jsonb_build_object('user_id', d.user_id, 'order_id', d.order_id), to_jsonb(d))), '[]')::text FROM del d"
+SELECT coalesce(jsonb_agg(jsonb_build_array(pg_catalog.hashint8(d.user_id), jsonb_build_object('user_id', d.user_id, 'order_id', d.order_id), to_jsonb(d))), '[]')::text FROM del d")
     );
+    // no rows: a statement that matches none
+    assert!(move_command(&orders(), &w(), &[]).contains("WHERE false AND"));
+}
+
+#[test]
+fn a_fast_move_inserts_and_deletes_the_same_rows_in_one_statement() {
+    let c = fast_move_command(&orders(), &w(), &tids(&["(3,1)", "(9,2)"]));
+    let sel = "x.ctid >= '(3,1)'::tid AND x.ctid <= '(9,2)'::tid AND x.ctid = ANY('{\"(3,1)\",\"(9,2)\"}'::tid[]) AND NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825)";
+    assert_eq!(
+        c,
+        format!("WITH ins AS (INSERT INTO public.orders (order_id, user_id, total) SELECT order_id, user_id, total FROM public.orders_102008 x WHERE {sel}), \
+del AS (DELETE FROM public.orders_102008 x WHERE {sel} RETURNING x.ctid) \
+SELECT coalesce(jsonb_agg(d.ctid::text), '[]')::text FROM del d")
+    );
+    assert!(!c.contains("ON CONFLICT"), "a conflict fails the batch");
+    assert_eq!(
+        parse_fast_moved(r#"["(3,1)", "(9,2)"]"#).unwrap(),
+        tids(&["(3,1)", "(9,2)"])
+    );
+    assert!(parse_fast_moved("[3]").is_err());
+    // only where an INSERT keeps every row, and a key stops a second copy
+    let mut t = orders();
+    assert!(t.fast());
+    t.keeps_every_row = false;
+    assert!(!t.fast(), "a BEFORE INSERT trigger or a rule may drop rows");
 }
 
 #[test]
 fn identity_and_keyless_tables() {
     let mut t = orders();
     t.overriding = true;
-    assert!(move_command(&t, &w(), 1, 2).contains(
+    assert!(move_command(&t, &w(), &tids(&["(0,1)"])).contains(
         "INSERT INTO public.orders AS t (order_id, user_id, total) OVERRIDING SYSTEM VALUE SELECT"
     ));
+    assert!(fast_move_command(&t, &w(), &tids(&["(0,1)"])).contains(
+        "INSERT INTO public.orders (order_id, user_id, total) OVERRIDING SYSTEM VALUE SELECT"
+    ));
     t.key.clear();
-    let c = move_command(&t, &w(), 1, 2);
-    assert!(!c.contains("ON CONFLICT"), "{c}");
-    assert!(
-        c.contains("x.tableoid = c.sc_tableoid AND x.ctid = c.sc_ctid"),
-        "{c}"
+    // no key: the fast statement only (Citus plans no careful one), and only where an INSERT
+    // keeps every row
+    assert_eq!(
+        move_command(&t, &w(), &tids(&["(0,1)"])),
+        fast_move_command(&t, &w(), &tids(&["(0,1)"]))
     );
-    // the DELETE only runs once the INSERT took every candidate
+    assert!(t.unmovable().is_none());
+    t.keeps_every_row = false;
+    let r = t.unmovable().expect("refused");
+    assert_eq!(r.sqlstate, "0A000");
+    assert!(r.message.contains("no primary key"), "{}", r.message);
+    assert!(orders().unmovable().is_none());
+    let mut keyed = orders();
+    keyed.keeps_every_row = false;
     assert!(
-        c.contains("(SELECT count(*) FROM ins) = (SELECT count(*) FROM cand)"),
-        "{c}"
+        keyed.unmovable().is_none(),
+        "the careful statement moves it"
     );
-    assert!(c.contains("NULL::jsonb, to_jsonb(d)"), "{c}");
 }
 
 #[test]
@@ -68,10 +108,17 @@ fn scans_and_lookups_ask_each_node_once() {
     let q = scan_query(&t, &w(), false);
     assert_eq!(
         q,
-        "(SELECT coalesce(jsonb_agg(s.h ORDER BY s.h), '[]') FROM (SELECT pg_catalog.hashint8(x.user_id) AS h FROM public.orders_102008 x WHERE NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825)) s)"
+        "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.c::text, s.k, s.r) ORDER BY s.c), '[]') FROM (SELECT pg_catalog.hashint8(x.user_id) AS h, x.ctid AS c, jsonb_build_object('user_id', x.user_id, 'order_id', x.order_id) AS k, NULL::jsonb AS r FROM public.orders_102008 x WHERE NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825)) s)"
     );
     let full = scan_query(&t, &w(), true);
-    assert!(full.contains("jsonb_build_array(s.h, s.k, s.r)"));
+    assert!(full.contains("to_jsonb(x) AS r"), "{full}");
+    assert!(full.contains("ORDER BY s.h"), "{full}");
+    let mut keyless = orders();
+    keyless.key.clear();
+    assert!(
+        scan_query(&keyless, &w(), false).contains("to_jsonb(x) AS r"),
+        "a row without a key is known by its contents"
+    );
     let cmd = per_node_command(&[(102008, q.clone()), (102010, q)]);
     assert!(cmd.starts_with("SELECT jsonb_build_object('102008', (SELECT"));
     assert!(cmd.ends_with(")::text"));
@@ -96,17 +143,20 @@ fn dollar_quotes_never_end_early() {
 #[test]
 fn answers_are_read_strictly() {
     let scan = parse_scan(
-        r#"{"102008": [[5, {"user_id": 1}, {"user_id": 1, "x": null}]], "102010": [7, 9]}"#,
+        r#"{"102008": [[5, "(0,1)", {"user_id": 1}, {"user_id": 1, "x": null}]], "102010": [[7, "(4,2)", {"user_id": 3}, null]]}"#,
     )
     .unwrap();
     assert_eq!(scan[&102008][0].hash, 5);
+    assert_eq!(scan[&102008][0].ctid.as_deref(), Some("(0,1)"));
     assert_eq!(
         scan[&102008][0].key,
         Some(serde_json::json!({"user_id": 1}))
     );
-    assert_eq!(
-        scan[&102010].iter().map(|f| f.hash).collect::<Vec<_>>(),
-        vec![7, 9]
+    assert_eq!(scan[&102010][0].row, None);
+    assert!(parse_scan(r#"{"102010": [7, 9]}"#).is_err(), "a bare hash");
+    assert!(
+        parse_scan(r#"{"102010": [[7, "7", null, null]]}"#).is_err(),
+        "not a ctid"
     );
     let keyless = parse_moved(r#"[[5, null, {"a": 1}]]"#).unwrap();
     assert_eq!(keyless[0].key, None);
@@ -123,31 +173,54 @@ fn answers_are_read_strictly() {
     assert!(parse_lookup(r#"{"102009": [[-1, {}]]}"#).is_err());
 }
 
+fn at(ctids: &[&str]) -> Vec<Found> {
+    ctids
+        .iter()
+        .map(|c| Found {
+            hash: 0,
+            ctid: Some(c.to_string()),
+            key: None,
+            row: None,
+        })
+        .collect()
+}
+
 #[test]
-fn batches_split_between_hash_values() {
-    assert_eq!(batches(&[], 10), vec![]);
-    assert_eq!(batches(&[1, 2, 3], 10), vec![(1, 3, 3)]);
+fn batches_split_between_blocks() {
+    assert_eq!(tid_batches(&[], 10), vec![]);
     assert_eq!(
-        batches(&[1, 2, 3, 4, 5], 2),
-        vec![(1, 2, 2), (3, 4, 2), (5, 5, 1)]
+        tid_batches(&at(&["(1,1)", "(1,2)", "(2,1)"]), 10),
+        vec![0..3]
     );
-    // one value never splits: the batch grows instead
-    assert_eq!(batches(&[1, 2, 2, 2, 3], 2), vec![(1, 2, 4), (3, 3, 1)]);
-    assert_eq!(batches(&[7, 7, 7], 1), vec![(7, 7, 3)]);
+    assert_eq!(
+        tid_batches(&at(&["(1,1)", "(2,1)", "(3,1)", "(4,1)", "(5,1)"]), 2),
+        vec![0..2, 2..4, 4..5]
+    );
+    // one block never splits: the batch grows instead
+    assert_eq!(
+        tid_batches(&at(&["(1,1)", "(2,1)", "(2,2)", "(2,3)", "(3,1)"]), 2),
+        vec![0..4, 4..5]
+    );
+    assert_eq!(block_of("(4294967295,7)"), Some(u32::MAX));
+    assert_eq!(block_of("4,7"), None);
 }
 
 proptest! {
     #[test]
-    fn batches_cover_every_row_once(mut hashes in proptest::collection::vec(any::<i32>(), 0..300), size in 1usize..40) {
-        hashes.sort_unstable();
-        let b = batches(&hashes, size);
-        prop_assert_eq!(b.iter().map(|x| x.2).sum::<usize>(), hashes.len());
+    fn batches_cover_every_row_once(mut blocks in proptest::collection::vec(0u32..60, 0..300), size in 1usize..40) {
+        blocks.sort_unstable();
+        let ctids: Vec<String> = blocks.iter().enumerate().map(|(i, b)| format!("({b},{})", i + 1)).collect();
+        let rows = at(&ctids.iter().map(String::as_str).collect::<Vec<_>>());
+        let b = tid_batches(&rows, size);
+        prop_assert_eq!(b.iter().map(|r| r.len()).sum::<usize>(), rows.len());
         for w in b.windows(2) {
-            prop_assert!(w[0].1 < w[1].0, "batches do not overlap: {:?}", w);
+            prop_assert_eq!(w[0].end, w[1].start);
+            prop_assert!(blocks[w[0].end - 1] < blocks[w[1].start], "a block is in one batch: {:?}", w);
         }
-        for (lo, hi, n) in &b {
-            let inside = hashes.iter().filter(|h| (*lo..=*hi).contains(h)).count();
-            prop_assert_eq!(inside, *n);
+        for r in &b {
+            prop_assert!(!r.is_empty());
+            let first_block_rows = blocks[r.start..r.end].iter().filter(|x| **x == blocks[r.end - 1]).count();
+            prop_assert!(r.len() <= size || r.len() - first_block_rows < size, "a batch is over size only by its last block");
         }
     }
 
