@@ -292,7 +292,12 @@ fn first_round(cluster: &Cluster, listing: bool, sums: bool, sizes: bool) -> (An
     } else {
         Vec::new()
     };
-    let listing_command = listing::command(sizes);
+    // the data check shares its work out by the size of what it reads
+    let listing_command = listing::command(if sizes {
+        listing::Sizes::Heap
+    } else {
+        listing::Sizes::None
+    });
     let mut jobs: Vec<Job> = nodes
         .iter()
         .map(|n| Job {

@@ -23,7 +23,7 @@ pub(crate) struct Sizes {
 
 pub(crate) fn sizes() -> Sizes {
     let cluster = Cluster::read(None);
-    let (ev, missing) = listing::evidence(&cluster, true);
+    let (ev, missing) = listing::evidence(&cluster, listing::Sizes::Exact);
     let s = &cluster.snapshot;
     let ix = Index::new(s);
     let mut placements = Vec::new();

@@ -97,7 +97,7 @@ fn sampled_loads(cluster: &Cluster, groups: &BTreeMap<i32, Group>, n: i32) -> Lo
         "citus.stat_tenants_track is not 'all', so Citus records no tenant load; ranking tenants by data size instead. \
          To rank by load, on every node: ALTER SYSTEM SET citus.stat_tenants_track = 'all'; SELECT pg_reload_conf();"
     );
-    let (ev, missing) = listing::evidence(cluster, true);
+    let (ev, missing) = listing::evidence(cluster, listing::Sizes::Exact);
     let s = &cluster.snapshot;
     let ix = Index::new(s);
     let q = PgQuote;
