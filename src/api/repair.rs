@@ -12,9 +12,9 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgLogLevel, PgSqlErrorCode};
 use serde_json::Value;
 use sidecar_rules::misplaced::{
-    fast_move_command, lookup_query, move_command, parse_fast_moved, parse_lookup, parse_moved,
-    parse_scan, per_node_command, refusal, scan_query, shard_for, summary, tid_batches, Action,
-    Found, Placement, TableKind, Target,
+    fast_move_command, lookup_query, move_command, parse_lookup, parse_moved, parse_plan,
+    parse_scan, per_node_command, plan_query, refusal, scan_query, shard_for, summary, tid_batches,
+    Action, Found, Placement, TableKind, Target,
 };
 
 fn fail(code: PgSqlErrorCode, message: String, detail: &str, hint: &str) -> ! {
@@ -284,9 +284,25 @@ impl Out {
     }
 }
 
-/// Misplaced rows of every placement, asking each node once. Answers, per placement index,
-/// the rows found, or the node's error.
-fn scan(t: &Target, ps: &[Placement], full: bool) -> Vec<Result<Vec<Found>, String>> {
+/// Misplaced rows of every placement (with the whole row), asking each node once. Answers, per
+/// placement index, the rows found, or the node's error.
+fn scan(t: &Target, ps: &[Placement]) -> Vec<Result<Vec<Found>, String>> {
+    ask(ps, |p| scan_query(t, p), parse_scan)
+}
+
+/// Where the misplaced rows of every placement are, asking each node once: per placement
+/// index, their ctids in physical order, or the node's error.
+fn plan(t: &Target, ps: &[Placement]) -> Vec<Result<Vec<String>, String>> {
+    ask(ps, |p| plan_query(t, p), parse_plan)
+}
+
+/// Asks each node once, for all its placements, `query` of each; per placement index, its part
+/// of the node's answer, or the node's error.
+fn ask<T: Clone + Default>(
+    ps: &[Placement],
+    query: impl Fn(&Placement) -> String,
+    parse: impl Fn(&str) -> Result<BTreeMap<i64, T>, String>,
+) -> Vec<Result<T, String>> {
     let mut by_node: BTreeMap<(String, i32), Vec<usize>> = BTreeMap::new();
     for (i, p) in ps.iter().enumerate() {
         by_node.entry((p.node.clone(), p.port)).or_default().push(i);
@@ -294,20 +310,14 @@ fn scan(t: &Target, ps: &[Placement], full: bool) -> Vec<Result<Vec<Found>, Stri
     let commands: Vec<(String, i32, String)> = by_node
         .iter()
         .map(|((node, port), ix)| {
-            let queries: Vec<(i64, String)> = ix
-                .iter()
-                .map(|&i| (ps[i].shard, scan_query(t, &ps[i], full)))
-                .collect();
+            let queries: Vec<(i64, String)> =
+                ix.iter().map(|&i| (ps[i].shard, query(&ps[i]))).collect();
             (node.clone(), *port, per_node_command(&queries))
         })
         .collect();
-    let mut out: Vec<Result<Vec<Found>, String>> = vec![Ok(Vec::new()); ps.len()];
+    let mut out: Vec<Result<T, String>> = vec![Ok(T::default()); ps.len()];
     for ((_, ix), (ok, text)) in by_node.iter().zip(on_nodes(&commands)) {
-        let parsed = if ok {
-            parse_scan(&text)
-        } else {
-            Err(text.clone())
-        };
+        let parsed = if ok { parse(&text) } else { Err(text.clone()) };
         for &i in ix {
             out[i] = match &parsed {
                 Ok(m) => Ok(m.get(&ps[i].shard).cloned().unwrap_or_default()),
@@ -558,7 +568,7 @@ fn repair_misplaced_rows(
     };
     if dry_run {
         let mut misplaced: Vec<(usize, Found)> = Vec::new();
-        for (i, r) in scan(&t, &ps, true).into_iter().enumerate() {
+        for (i, r) in scan(&t, &ps).into_iter().enumerate() {
             match r {
                 Ok(rows) => misplaced.extend(rows.into_iter().map(|f| (i, f))),
                 Err(e) => unscanned(&ps[i], &e, &mut out),
@@ -685,16 +695,10 @@ fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
     }
 }
 
-/// A batch of the real run: rows of one placement, in physical order.
+/// A batch of the real run: rows of one placement, by ctid, in physical order.
 struct Batch {
     placement: usize,
-    rows: Vec<Found>,
-}
-
-impl Batch {
-    fn tids(&self) -> Vec<String> {
-        self.rows.iter().filter_map(|f| f.ctid.clone()).collect()
-    }
+    tids: Vec<String>,
 }
 
 /// The real run: the batches of every wrong shard, one batch per node at a time, all nodes at
@@ -703,7 +707,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
     let mut queues: BTreeMap<(String, i32), Vec<Batch>> = BTreeMap::new();
     let mut total = 0usize;
     let mut touched: Vec<usize> = Vec::new();
-    for (i, r) in scan(t, ps, false).into_iter().enumerate() {
+    for (i, r) in plan(t, ps).into_iter().enumerate() {
         let rows = match r {
             Ok(rows) => rows,
             Err(e) => {
@@ -720,7 +724,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         for range in tid_batches(&rows, batch) {
             q.push(Batch {
                 placement: i,
-                rows: rows[range].to_vec(),
+                tids: rows[range].to_vec(),
             });
         }
     }
@@ -744,7 +748,11 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
             };
             let p = &ps[b.placement];
             if !p.metadata {
-                failed.push((b.placement, b.tids().into_iter().collect(), no_metadata(p)));
+                failed.push((
+                    b.placement,
+                    b.tids.iter().cloned().collect(),
+                    no_metadata(p),
+                ));
                 continue;
             }
             tasks.push(b);
@@ -757,23 +765,19 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
                 .iter()
                 .map(|b| {
                     let p = &ps[b.placement];
-                    (p.node.clone(), p.port, fast_move_command(t, p, &b.tids()))
+                    (p.node.clone(), p.port, fast_move_command(t, p, &b.tids))
                 })
                 .collect();
             for (b, (ok, text)) in tasks.iter().zip(on_nodes(&commands)) {
-                match if ok {
-                    parse_fast_moved(&text)
-                } else {
-                    Err(text)
-                } {
-                    Ok(ctids) => {
-                        moved += ctids.len();
-                        report_fast(b, &ctids, &ps[b.placement], ranges, out);
+                match if ok { parse_moved(&text) } else { Err(text) } {
+                    Ok(rows) => {
+                        moved += rows.len();
+                        report_moved(rows, &ps[b.placement], ranges, out);
                     }
                     // a key already in its right shard, most likely: the careful statement
                     // leaves such rows where they are (a table without a key has no other)
                     Err(e) if t.key.is_empty() => {
-                        failed.push((b.placement, b.tids().into_iter().collect(), e))
+                        failed.push((b.placement, b.tids.iter().cloned().collect(), e))
                     }
                     Err(_) => careful.push(b),
                 }
@@ -785,7 +789,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
             .iter()
             .map(|b| {
                 let p = &ps[b.placement];
-                (p.node.clone(), p.port, move_command(t, p, &b.tids()))
+                (p.node.clone(), p.port, move_command(t, p, &b.tids))
             })
             .collect();
         for (b, (ok, text)) in careful.iter().zip(on_nodes(&commands)) {
@@ -793,21 +797,9 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
             match if ok { parse_moved(&text) } else { Err(text) } {
                 Ok(rows) => {
                     moved += rows.len();
-                    for f in rows {
-                        let right = shard_for(ranges, f.hash);
-                        out.push(
-                            Action::Moved,
-                            Some(p.shard),
-                            right,
-                            Some(p.label()),
-                            f.key,
-                            f.row,
-                            None,
-                            None,
-                        );
-                    }
+                    report_moved(rows, p, ranges, out);
                 }
-                Err(e) => failed.push((b.placement, b.tids().into_iter().collect(), e)),
+                Err(e) => failed.push((b.placement, b.tids.iter().cloned().collect(), e)),
             }
         }
         notice!(
@@ -823,7 +815,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
     // What stayed: conflicts (with both versions), rows of failed batches, late arrivals.
     let sub: Vec<Placement> = touched.iter().map(|&i| ps[i].clone()).collect();
     let mut left: Vec<(usize, Found)> = Vec::new();
-    for (j, r) in scan(t, &sub, true).into_iter().enumerate() {
+    for (j, r) in scan(t, &sub).into_iter().enumerate() {
         let i = touched[j];
         match r {
             Ok(rows) => left.extend(rows.into_iter().map(|f| (i, f))),
@@ -844,29 +836,16 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
     classify(t, ps, ranges, &left, Action::Left, &why, out);
 }
 
-/// The rows a fast batch moved, by the ctids it answered: each is a row of the batch's plan (its
-/// key, and its row for a table without a key).
-fn report_fast(
-    b: &Batch,
-    ctids: &[String],
-    p: &Placement,
-    ranges: &[(i64, i32, i32)],
-    out: &mut Out,
-) {
-    let by_ctid: HashMap<&str, &Found> = b
-        .rows
-        .iter()
-        .filter_map(|f| f.ctid.as_deref().map(|c| (c, f)))
-        .collect();
-    for c in ctids {
-        let f = by_ctid.get(c.as_str()).copied();
+/// The rows a batch moved, as its statement answered them.
+fn report_moved(rows: Vec<Found>, p: &Placement, ranges: &[(i64, i32, i32)], out: &mut Out) {
+    for f in rows {
         out.push(
             Action::Moved,
             Some(p.shard),
-            f.and_then(|f| shard_for(ranges, f.hash)),
+            shard_for(ranges, f.hash),
             Some(p.label()),
-            f.and_then(|f| f.key.clone()),
-            f.and_then(|f| f.row.clone()),
+            f.key,
+            f.row,
             None,
             None,
         );

@@ -162,22 +162,46 @@ fn key_json(t: &Target, alias: &str) -> String {
     format!("jsonb_build_object({})", parts.join(", "))
 }
 
-/// A subquery answering, for one placement, its misplaced rows, `[[hash, ctid, key, row], ...]`:
-/// with the whole row, ordered by hash (`full`: the dry run, and what stayed after a real run),
-/// or, to plan the batches of a real run, in physical order, the row only for a table without
-/// a key (what identifies it in the result).
-pub fn scan_query(t: &Target, p: &Placement, full: bool) -> String {
-    let (row, order) = match (full, t.key.is_empty()) {
-        (true, _) | (false, true) => ("to_jsonb(x)", if full { "s.h" } else { "s.c" }),
-        (false, false) => ("NULL::jsonb", "s.c"),
-    };
+/// A subquery answering, for one placement, its misplaced rows with the whole row, ordered by
+/// hash, `[[hash, ctid, key, row], ...]` (the dry run, and what stayed after a real run).
+pub fn scan_query(t: &Target, p: &Placement) -> String {
     format!(
-        "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.c::text, s.k, s.r) ORDER BY {order}), '[]') FROM (SELECT {} AS h, x.ctid AS c, {} AS k, {row} AS r FROM {} x WHERE {}) s)",
+        "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.c::text, s.k, s.r) ORDER BY s.h), '[]') FROM (SELECT {} AS h, x.ctid AS c, {} AS k, to_jsonb(x) AS r FROM {} x WHERE {}) s)",
         hashed(t, "x"),
         key_json(t, "x"),
         p.relation,
         outside(t, p, "x")
     )
+}
+
+/// A subquery answering, for one placement, where its misplaced rows are, `["(b,o)", ...]`: the
+/// plan of a real run, as little per row as can be (the batch statements answer the rest for
+/// the rows they move).
+pub fn plan_query(t: &Target, p: &Placement) -> String {
+    format!(
+        "(SELECT coalesce(jsonb_agg(x.ctid::text), '[]') FROM {} x WHERE {})",
+        p.relation,
+        outside(t, p, "x")
+    )
+}
+
+/// A node's answer to a [`per_node_command`] of [`plan_query`]s: per shard, the ctids of its
+/// misplaced rows in physical order.
+pub fn parse_plan(text: &str) -> Result<BTreeMap<i64, Vec<String>>, String> {
+    let plan: BTreeMap<String, Vec<String>> = serde_json::from_str(text)
+        .map_err(|e| format!("unreadable answer ({e}): {}", preview(text)))?;
+    let mut out = BTreeMap::new();
+    for (shard, ctids) in plan {
+        let shard: i64 = shard.parse().map_err(|_| format!("shard id {shard:?}"))?;
+        let mut keyed = Vec::with_capacity(ctids.len());
+        for c in ctids {
+            let at = tid_of(&c).ok_or_else(|| format!("not a ctid: {c:?}"))?;
+            keyed.push((at, c));
+        }
+        keyed.sort_unstable();
+        out.insert(shard, keyed.into_iter().map(|(_, c)| c).collect());
+    }
+    Ok(out)
 }
 
 /// One command that runs `queries` (shard id, subquery answering jsonb) on one node and answers
@@ -281,7 +305,7 @@ fn at_tids(tids: &[String]) -> String {
 /// one statement that inserts
 /// them through the distributed table (Citus's COPY path, committed with two-phase commit) and
 /// deletes them, reading the same rows under the statement's one snapshot; it answers the
-/// deleted rows' ctids, `["(b,o)", ...]`. No ON CONFLICT: a row whose key is already in its
+/// deleted rows, `[[hash, ctid, key, row], ...]`, the row only for a table without a key. No ON CONFLICT: a row whose key is already in its
 /// right shard fails the statement (unique violation) and nothing of the batch moves; the
 /// batch then runs as [`move_command`], which leaves such rows where they are. A row updated
 /// by another session in between is not deleted (its new version is at another ctid): its old
@@ -292,41 +316,49 @@ pub fn fast_move_command(t: &Target, p: &Placement, tids: &[String]) -> String {
     let w = format!("{} AND {}", at_tids(tids), outside(t, p, "x"));
     format!(
         "WITH ins AS (INSERT INTO {shell} ({cols}){overriding} SELECT {cols} FROM {rel} x WHERE {w}), \
-del AS (DELETE FROM {rel} x WHERE {w} RETURNING x.ctid) \
-SELECT coalesce(jsonb_agg(d.ctid::text), '[]')::text FROM del d",
+del AS (DELETE FROM {rel} x WHERE {w} RETURNING x.ctid AS sc_ctid, x.*) \
+SELECT coalesce(jsonb_agg(jsonb_build_array({h}, d.sc_ctid::text, {k}, {row})), '[]')::text FROM del d",
         shell = t.shell,
         overriding = overriding(t),
         rel = p.relation,
+        h = hashed(t, "d"),
+        k = key_json(t, "d"),
+        row = if t.key.is_empty() {
+            "to_jsonb(d) - 'sc_ctid'"
+        } else {
+            "NULL::jsonb"
+        },
     )
 }
 
-/// The block number of a ctid as PostgreSQL writes it, `(block,offset)`.
-pub fn block_of(ctid: &str) -> Option<u32> {
-    ctid.strip_prefix('(')?.split(',').next()?.parse().ok()
+/// A ctid as PostgreSQL writes it, `(block,offset)`.
+pub fn tid_of(ctid: &str) -> Option<(u32, u16)> {
+    let (b, o) = ctid.strip_prefix('(')?.strip_suffix(')')?.split_once(',')?;
+    Some((b.parse().ok()?, o.parse().ok()?))
 }
 
-/// Batches of at most `size` of `rows` (more only when one block has more), in physical order
-/// (`rows` come sorted by ctid from the planning scan), never splitting a block: each batch
-/// reads only the blocks its rows are in. Index ranges into `rows`.
-pub fn tid_batches(rows: &[Found], size: usize) -> Vec<std::ops::Range<usize>> {
+/// The block number of a ctid as PostgreSQL writes it.
+pub fn block_of(ctid: &str) -> Option<u32> {
+    tid_of(ctid).map(|(b, _)| b)
+}
+
+/// Batches of at most `size` of `tids` (more only when one block has more), in physical order
+/// (as [`parse_plan`] sorts them), never splitting a block: each batch reads only the blocks its
+/// rows are in. Index ranges into `tids`.
+pub fn tid_batches(tids: &[String], size: usize) -> Vec<std::ops::Range<usize>> {
     let size = size.max(1);
-    let block = |i: usize| rows[i].ctid.as_deref().and_then(block_of);
+    let block = |i: usize| block_of(&tids[i]);
     let mut out = Vec::new();
     let mut i = 0;
-    while i < rows.len() {
-        let mut j = (i + size).min(rows.len());
-        while j < rows.len() && block(j) == block(j - 1) {
+    while i < tids.len() {
+        let mut j = (i + size).min(tids.len());
+        while j < tids.len() && block(j) == block(j - 1) {
             j += 1;
         }
         out.push(i..j);
         i = j;
     }
     out
-}
-
-/// The answer of a [`fast_move_command`]: the ctids of the rows it moved.
-pub fn parse_fast_moved(text: &str) -> Result<Vec<String>, String> {
-    serde_json::from_str(text).map_err(|e| format!("unreadable answer ({e}): {}", preview(text)))
 }
 
 /// The shard whose range holds `hash`.
@@ -341,7 +373,7 @@ pub fn shard_for(ranges: &[(i64, i32, i32)], hash: i32) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     pub hash: i32,
-    /// Where it is (`(block,offset)`), from the planning scan of a real run.
+    /// Where it is (`(block,offset)`), when the answer says.
     pub ctid: Option<String>,
     pub key: Option<Value>,
     pub row: Option<Value>,
@@ -431,7 +463,7 @@ pub fn parse_lookup(text: &str) -> Result<BTreeMap<i64, Vec<(usize, Value)>>, St
     Ok(out)
 }
 
-/// The answer of a [`move_command`]: the rows it moved.
+/// The answer of a [`move_command`] or a [`fast_move_command`]: the rows it moved.
 pub fn parse_moved(text: &str) -> Result<Vec<Found>, String> {
     let v = parse_json(text)?;
     v.as_array()

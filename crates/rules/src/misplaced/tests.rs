@@ -55,15 +55,17 @@ fn a_fast_move_inserts_and_deletes_the_same_rows_in_one_statement() {
     assert_eq!(
         c,
         format!("WITH ins AS (INSERT INTO public.orders (order_id, user_id, total) SELECT order_id, user_id, total FROM public.orders_102008 x WHERE {sel}), \
-del AS (DELETE FROM public.orders_102008 x WHERE {sel} RETURNING x.ctid) \
-SELECT coalesce(jsonb_agg(d.ctid::text), '[]')::text FROM del d")
+del AS (DELETE FROM public.orders_102008 x WHERE {sel} RETURNING x.ctid AS sc_ctid, x.*) \
+SELECT coalesce(jsonb_agg(jsonb_build_array(pg_catalog.hashint8(d.user_id), d.sc_ctid::text, jsonb_build_object('user_id', d.user_id, 'order_id', d.order_id), NULL::jsonb)), '[]')::text FROM del d")
     );
     assert!(!c.contains("ON CONFLICT"), "a conflict fails the batch");
-    assert_eq!(
-        parse_fast_moved(r#"["(3,1)", "(9,2)"]"#).unwrap(),
-        tids(&["(3,1)", "(9,2)"])
-    );
-    assert!(parse_fast_moved("[3]").is_err());
+    let moved = parse_moved(r#"[[5, "(3,1)", {"user_id": 1, "order_id": 2}, null]]"#).unwrap();
+    assert_eq!(moved[0].ctid.as_deref(), Some("(3,1)"));
+    assert_eq!(moved[0].row, None);
+    let mut keyless = orders();
+    keyless.key.clear();
+    assert!(fast_move_command(&keyless, &w(), &tids(&["(3,1)"]))
+        .contains("NULL::jsonb, to_jsonb(d) - 'sc_ctid')"));
     // only where an INSERT keeps every row, and a key stops a second copy
     let mut t = orders();
     assert!(t.fast());
@@ -105,20 +107,20 @@ fn identity_and_keyless_tables() {
 #[test]
 fn scans_and_lookups_ask_each_node_once() {
     let t = orders();
-    let q = scan_query(&t, &w(), false);
+    let q = plan_query(&t, &w());
     assert_eq!(
         q,
-        "(SELECT coalesce(jsonb_agg(jsonb_build_array(s.h, s.c::text, s.k, s.r) ORDER BY s.c), '[]') FROM (SELECT pg_catalog.hashint8(x.user_id) AS h, x.ctid AS c, jsonb_build_object('user_id', x.user_id, 'order_id', x.order_id) AS k, NULL::jsonb AS r FROM public.orders_102008 x WHERE NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825)) s)"
+        "(SELECT coalesce(jsonb_agg(x.ctid::text), '[]') FROM public.orders_102008 x WHERE NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825))"
     );
-    let full = scan_query(&t, &w(), true);
+    let full = scan_query(&t, &w());
     assert!(full.contains("to_jsonb(x) AS r"), "{full}");
     assert!(full.contains("ORDER BY s.h"), "{full}");
-    let mut keyless = orders();
-    keyless.key.clear();
-    assert!(
-        scan_query(&keyless, &w(), false).contains("to_jsonb(x) AS r"),
-        "a row without a key is known by its contents"
-    );
+    // the plan: ctids, put in physical order here
+    let plan = parse_plan(r#"{"102008": ["(10,2)", "(2,7)", "(10,1)"], "102010": []}"#).unwrap();
+    assert_eq!(plan[&102008], tids(&["(2,7)", "(10,1)", "(10,2)"]));
+    assert!(plan[&102010].is_empty());
+    assert!(parse_plan(r#"{"102008": ["(2,x)"]}"#).is_err());
+    assert!(parse_plan(r#"{"s": []}"#).is_err());
     let cmd = per_node_command(&[(102008, q.clone()), (102010, q)]);
     assert!(cmd.starts_with("SELECT jsonb_build_object('102008', (SELECT"));
     assert!(cmd.ends_with(")::text"));
@@ -173,16 +175,8 @@ fn answers_are_read_strictly() {
     assert!(parse_lookup(r#"{"102009": [[-1, {}]]}"#).is_err());
 }
 
-fn at(ctids: &[&str]) -> Vec<Found> {
-    ctids
-        .iter()
-        .map(|c| Found {
-            hash: 0,
-            ctid: Some(c.to_string()),
-            key: None,
-            row: None,
-        })
-        .collect()
+fn at(ctids: &[&str]) -> Vec<String> {
+    tids(ctids)
 }
 
 #[test]
@@ -202,15 +196,16 @@ fn batches_split_between_blocks() {
         vec![0..4, 4..5]
     );
     assert_eq!(block_of("(4294967295,7)"), Some(u32::MAX));
+    assert_eq!(tid_of("(3,65535)"), Some((3, u16::MAX)));
     assert_eq!(block_of("4,7"), None);
+    assert_eq!(tid_of("(4,7"), None);
 }
 
 proptest! {
     #[test]
     fn batches_cover_every_row_once(mut blocks in proptest::collection::vec(0u32..60, 0..300), size in 1usize..40) {
         blocks.sort_unstable();
-        let ctids: Vec<String> = blocks.iter().enumerate().map(|(i, b)| format!("({b},{})", i + 1)).collect();
-        let rows = at(&ctids.iter().map(String::as_str).collect::<Vec<_>>());
+        let rows: Vec<String> = blocks.iter().enumerate().map(|(i, b)| format!("({b},{})", i + 1)).collect();
         let b = tid_batches(&rows, size);
         prop_assert_eq!(b.iter().map(|r| r.len()).sum::<usize>(), rows.len());
         for w in b.windows(2) {
