@@ -92,13 +92,26 @@ pub unsafe fn route_watched_calls(candidates: *mut pg_sys::List) {
     }
 }
 
-/// The walker's callback. The nodes every routed query is made of (target entries, operators,
-/// boolean expressions, lists, FROM lists, variables, constants, parameters) are walked here
-/// directly; everything else through PostgreSQL's walker, which knows every node type.
+/// The walker's callback. PostgreSQL's query_tree_walker calls it for every field of a Query,
+/// most of them empty: an empty one costs a compare here, not the frame of [`collect_node`].
 unsafe extern "C" fn collect(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
     if node.is_null() {
         return false;
     }
+    // SAFETY: a node of the tree being walked; ctx is our List pointer.
+    unsafe { collect_node(node, ctx) }
+}
+
+/// [`collect`] for a node that is there. The nodes every routed query is made of (target
+/// entries, operators, boolean expressions, lists, FROM lists, variables, constants,
+/// parameters) are walked here directly; everything else through PostgreSQL's walker, which
+/// knows every node type.
+///
+/// # Safety
+/// `node` is a non-NULL node of the tree being walked; `ctx` is [`candidate_calls`]'s List
+/// pointer.
+#[inline(never)]
+unsafe fn collect_node(node: *mut pg_sys::Node, ctx: *mut c_void) -> bool {
     // SAFETY: every Node starts with its tag; casts follow the tag; ctx is our List pointer.
     unsafe {
         // Deep trees go to PostgreSQL's walker, whose stack check raises a clean ERROR.

@@ -761,15 +761,9 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         // for the batches whose fast statement failed (a key already in its right shard).
         let mut careful: Vec<&Batch> = Vec::new();
         if t.fast() {
-            let commands: Vec<(String, i32, String)> = tasks
-                .iter()
-                .map(|b| {
-                    let p = &ps[b.placement];
-                    (p.node.clone(), p.port, fast_move_command(t, p, &b.tids))
-                })
-                .collect();
-            for (b, (ok, text)) in tasks.iter().zip(on_nodes(&commands)) {
-                match if ok { parse_moved(&text) } else { Err(text) } {
+            let answers = run_batches(ps, &tasks, |p, tids| fast_move_command(t, p, tids));
+            for (b, answer) in tasks.iter().zip(answers) {
+                match answer {
                     Ok(rows) => {
                         moved += rows.len();
                         report_moved(rows, &ps[b.placement], ranges, out);
@@ -785,19 +779,12 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         } else {
             careful = tasks;
         }
-        let commands: Vec<(String, i32, String)> = careful
-            .iter()
-            .map(|b| {
-                let p = &ps[b.placement];
-                (p.node.clone(), p.port, move_command(t, p, &b.tids))
-            })
-            .collect();
-        for (b, (ok, text)) in careful.iter().zip(on_nodes(&commands)) {
-            let p = &ps[b.placement];
-            match if ok { parse_moved(&text) } else { Err(text) } {
+        let answers = run_batches(ps, &careful, |p, tids| move_command(t, p, tids));
+        for (b, answer) in careful.iter().zip(answers) {
+            match answer {
                 Ok(rows) => {
                     moved += rows.len();
-                    report_moved(rows, p, ranges, out);
+                    report_moved(rows, &ps[b.placement], ranges, out);
                 }
                 Err(e) => failed.push((b.placement, b.tids.iter().cloned().collect(), e)),
             }
@@ -834,6 +821,26 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         )
     };
     classify(t, ps, ranges, &left, Action::Left, &why, out);
+}
+
+/// Runs the `command` of each batch on its node, all at once: per batch, the rows it moved, or
+/// why it moved nothing.
+fn run_batches(
+    ps: &[Placement],
+    batches: &[&Batch],
+    command: impl Fn(&Placement, &[String]) -> String,
+) -> Vec<Result<Vec<Found>, String>> {
+    let commands: Vec<(String, i32, String)> = batches
+        .iter()
+        .map(|b| {
+            let p = &ps[b.placement];
+            (p.node.clone(), p.port, command(p, &b.tids))
+        })
+        .collect();
+    on_nodes(&commands)
+        .into_iter()
+        .map(|(ok, text)| if ok { parse_moved(&text) } else { Err(text) })
+        .collect()
 }
 
 /// The rows a batch moved, as its statement answered them.
