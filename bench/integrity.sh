@@ -109,8 +109,9 @@ measure_scale() {   # measure_scale LABEL OLD_SCALE (1: measured on all tables; 
         old_phys=$(best_ms "$COORD_PORT" "$db" 1 "$OLD_PHYSICAL")
         old_sizes=$(best_ms "$COORD_PORT" "$db" 1 "$OLD_SIZES")
     else
-        old_phys=$(awk -v x="$(best_ms "$COORD_PORT" "$db" 1 "$OLD_PHYSICAL_10")" -v s="$scale" 'BEGIN { printf "%.0f", x * s }')
-        old_sizes=$(awk -v x="$(best_ms "$COORD_PORT" "$db" 1 "$OLD_SIZES_10")" -v s="$scale" 'BEGIN { printf "%.0f", x * s }')
+        # no answer means the statement failed (an ERROR prints no NOTICE): say so, not 0
+        old_phys=$(awk -v x="$(best_ms "$COORD_PORT" "$db" 1 "$OLD_PHYSICAL_10")" -v s="$scale" 'BEGIN { if (x == "") print "failed"; else printf "%.0f", x * s }')
+        old_sizes=$(awk -v x="$(best_ms "$COORD_PORT" "$db" 1 "$OLD_SIZES_10")" -v s="$scale" 'BEGIN { if (x == "") print "failed"; else printf "%.0f", x * s }')
     fi
     row "$label: shard_consistency_report() ($findings findings)" "$report" "$old_phys" "-"
     row "$label: hot_shards()" "$hot" "$old_sizes" "$peer"
