@@ -49,23 +49,53 @@ SELECT coalesce(jsonb_agg(jsonb_build_array(pg_catalog.hashint8(d.user_id), json
 }
 
 #[test]
-fn a_fast_move_inserts_and_deletes_the_same_rows_in_one_statement() {
+fn a_fast_move_deletes_the_rows_and_inserts_what_it_deleted_in_one_statement() {
     let c = fast_move_command(&orders(), &w(), &tids(&["(3,1)", "(9,2)"]));
     let sel = "x.ctid >= '(3,1)'::tid AND x.ctid <= '(9,2)'::tid AND x.ctid = ANY('{\"(3,1)\",\"(9,2)\"}'::tid[]) AND NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825)";
     assert_eq!(
         c,
-        format!("WITH ins AS (INSERT INTO public.orders (order_id, user_id, total) SELECT order_id, user_id, total FROM public.orders_102008 x WHERE {sel}), \
-del AS (DELETE FROM public.orders_102008 x WHERE {sel} RETURNING x.ctid AS sc_ctid, x.*) \
-SELECT coalesce(jsonb_agg(jsonb_build_array(pg_catalog.hashint8(d.user_id), d.sc_ctid::text, jsonb_build_object('user_id', d.user_id, 'order_id', d.order_id), NULL::jsonb)), '[]')::text FROM del d")
+        format!("WITH del AS (DELETE FROM public.orders_102008 x WHERE {sel} RETURNING x.ctid AS sc_ctid, x.*), \
+ins AS (INSERT INTO public.orders (order_id, user_id, total) SELECT order_id, user_id, total FROM del) \
+SELECT json_build_array(json_agg(pg_catalog.hashint8(d.user_id)), json_agg(d.sc_ctid), json_agg(d.user_id), json_agg(d.order_id))::text FROM del d")
     );
+    // the shard is read once: the INSERT reads what the DELETE took
+    assert_eq!(c.matches("FROM public.orders_102008").count(), 1, "{c}");
     assert!(!c.contains("ON CONFLICT"), "a conflict fails the batch");
-    let moved = parse_moved(r#"[[5, "(3,1)", {"user_id": 1, "order_id": 2}, null]]"#).unwrap();
-    assert_eq!(moved[0].ctid.as_deref(), Some("(3,1)"));
+    // the answer comes by column; each row gets its key back as an object
+    let moved = parse_fast_moved(
+        &orders(),
+        r#"[[5, -7], ["(3,1)", "(9,2)"], [1, 8], [2, 9]]"#,
+    )
+    .unwrap();
+    assert_eq!(moved.len(), 2);
+    assert_eq!(moved[1].hash, -7);
+    assert_eq!(moved[1].ctid.as_deref(), Some("(9,2)"));
+    assert_eq!(
+        moved[1].key,
+        Some(serde_json::json!({"user_id": 8, "order_id": 9}))
+    );
     assert_eq!(moved[0].row, None);
+    // a batch that found none of its rows any more
+    assert_eq!(
+        parse_fast_moved(&orders(), "[null, null, null, null]").unwrap(),
+        vec![]
+    );
+    for bad in [
+        r#"[[5], ["(3,1)"], [1]]"#,
+        r#"[[5, 6], ["(3,1)"], [1], [2]]"#,
+        r#"[[5], ["3,1"], [1], [2]]"#,
+        r#"[[4294967296], ["(3,1)"], [1], [2]]"#,
+        r#"{"5": 1}"#,
+    ] {
+        assert!(parse_fast_moved(&orders(), bad).is_err(), "{bad}");
+    }
     let mut keyless = orders();
     keyless.key.clear();
     assert!(fast_move_command(&keyless, &w(), &tids(&["(3,1)"]))
-        .contains("NULL::jsonb, to_jsonb(d) - 'sc_ctid')"));
+        .contains("json_agg(d.sc_ctid), json_agg(to_jsonb(d) - 'sc_ctid'))::text"));
+    let moved = parse_fast_moved(&keyless, r#"[[5], ["(3,1)"], [{"a": 1}]]"#).unwrap();
+    assert_eq!(moved[0].key, None);
+    assert_eq!(moved[0].row, Some(serde_json::json!({"a": 1})));
     // only where an INSERT keeps every row, and a key stops a second copy
     let mut t = orders();
     assert!(t.fast());
@@ -110,7 +140,7 @@ fn scans_and_lookups_ask_each_node_once() {
     let q = plan_query(&t, &w());
     assert_eq!(
         q,
-        "(SELECT coalesce(jsonb_agg(x.ctid::text), '[]') FROM public.orders_102008 x WHERE NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825))"
+        "(SELECT coalesce(json_agg(x.ctid::text), '[]') FROM public.orders_102008 x WHERE NOT (pg_catalog.hashint8(x.user_id) BETWEEN -2147483648 AND -1073741825))"
     );
     let full = scan_query(&t, &w());
     assert!(full.contains("to_jsonb(x) AS r"), "{full}");
@@ -122,7 +152,7 @@ fn scans_and_lookups_ask_each_node_once() {
     assert!(parse_plan(r#"{"102008": ["(2,x)"]}"#).is_err());
     assert!(parse_plan(r#"{"s": []}"#).is_err());
     let cmd = per_node_command(&[(102008, q.clone()), (102010, q)]);
-    assert!(cmd.starts_with("SELECT jsonb_build_object('102008', (SELECT"));
+    assert!(cmd.starts_with("SELECT json_build_object('102008', (SELECT"));
     assert!(cmd.ends_with(")::text"));
     let probes = vec![serde_json::json!({"user_id": 7, "order_id": "it's $sc$"})];
     let l = lookup_query(&t, &w(), &probes);
