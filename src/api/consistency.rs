@@ -147,11 +147,12 @@ fn citus_tables(tables: &[Option<pg_sys::Oid>]) -> Vec<pg_sys::Oid> {
 /// How many times a report is made when the metadata keeps changing under it.
 const ATTEMPTS: usize = 3;
 
-/// Every finding the selection asks for, in a stable order. A report with findings is made
-/// again when the metadata changed while the nodes were asked: the nodes' answers and the
-/// metadata read before them could then show two moments (Citus dropping a moved shard's old
-/// copy after the listing saw it, a move committing in between), and the finding would be a
-/// moment's state, not a fault. Healthy clusters pay nothing for this.
+/// Every finding the selection asks for, in a stable order. A report with findings that
+/// compare the metadata with the nodes' answers ([`CheckId::compares_moments`]) is made again
+/// when the metadata changed while the nodes were asked: the two could then show two moments
+/// (Citus dropping a moved shard's old copy after the listing saw it, a move committing in
+/// between), and the finding would be a moment's state, not a fault. Healthy clusters pay
+/// nothing for this, nor does a data check that found misplaced rows.
 fn report(
     selection: &Selection,
     filter: Option<Vec<pg_sys::Oid>>,
@@ -161,7 +162,7 @@ fn report(
     loop {
         let cluster = Cluster::read(filter.clone());
         let out = report_once(&cluster, selection, filter.is_some(), limit);
-        let settled = out.iter().all(|i| i.check == CheckId::NodeUnreachable)
+        let settled = !out.iter().any(|i| i.check.compares_moments())
             || attempt == ATTEMPTS
             || !cluster.changed_since(filter.clone());
         if settled {

@@ -155,6 +155,21 @@ impl CheckId {
         matches!(self, CheckId::NodeUnreachable | CheckId::NodeCheckFailed)
     }
 
+    /// A finding that compares the metadata with what the nodes answered afterwards, so a
+    /// change of the metadata in between (Citus dropping a moved shard's old copy, a move
+    /// committing, a node's copy catching up) can make one that is no fault: the report asks
+    /// again when the metadata changed. Not the others: catalog findings come from one
+    /// snapshot; misplaced rows are judged against their shard's own range, which a move does
+    /// not change (a split makes new shards); an unreachable node stays unreachable.
+    pub fn compares_moments(self) -> bool {
+        match self {
+            CheckId::NodeUnreachable => false,
+            // a node's check fails when a relation it was told of is gone by then
+            CheckId::NodeCheckFailed => true,
+            c => matches!(c.category(), Category::Physical | Category::CrossNode),
+        }
+    }
+
     pub fn is_hash_range(self) -> bool {
         matches!(
             self,
