@@ -12,9 +12,9 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgLogLevel, PgSqlErrorCode};
 use serde_json::Value;
 use sidecar_rules::misplaced::{
-    fast_move_command, lookup_query, move_command, parse_fast_moved, parse_lookup, parse_moved,
-    parse_plan, parse_scan, per_node_command, plan_query, refusal, scan_query, shard_for, summary,
-    tid_batches, Action, Found, Placement, TableKind, Target,
+    fast_move_command, lookup_query, move_command, parse_careful_moved, parse_fast_moved,
+    parse_lookup, parse_plan, parse_scan, per_node_command, plan_query, refusal, scan_query,
+    shard_for, summary, tid_batches, Action, Found, Placement, TableKind, Target,
 };
 
 fn fail(code: PgSqlErrorCode, message: String, detail: &str, hint: &str) -> ! {
@@ -703,8 +703,9 @@ struct Batch {
 
 /// How many batches run on one node at once, each over its own connection. A batch's node
 /// reads its rows, routes them and writes the ones that stay on it in one backend, while the
-/// other nodes only write: two at once keep it from being the bottleneck (bench/repair.sh:
-/// one at a time ~55%, two ~70%, four ~55% of a coordinator INSERT ... SELECT on 2 cores). Two
+/// other nodes only write: two at once keep it from being the bottleneck (measured by hand,
+/// 40,000 rows on 2 cores: one at a time 680–760 ms, two 565–595, four 700–800, where the
+/// coordinator's INSERT ... SELECT of them took 360–450). Two
 /// batches of one shard take disjoint rows; a key in both of two wrong shards fails one of
 /// them, which then runs the careful statement.
 const BATCHES_AT_ONCE: usize = 2;
@@ -800,13 +801,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
             ps,
             &careful,
             |p, tids| move_command(t, p, tids),
-            |text| {
-                if t.key.is_empty() {
-                    parse_fast_moved(t, text)
-                } else {
-                    parse_moved(text)
-                }
-            },
+            |text| parse_careful_moved(t, text),
         );
         for (b, answer) in careful.iter().zip(answers) {
             match answer {

@@ -535,7 +535,17 @@ pub fn parse_lookup(text: &str) -> Result<BTreeMap<i64, Vec<(usize, Value)>>, St
     Ok(out)
 }
 
-/// The answer of a [`move_command`]: the rows it moved.
+/// The answer of a [`move_command`] of table `t`: the rows it moved (for a table without a key
+/// the command is the fast one, and so is its answer).
+pub fn parse_careful_moved(t: &Target, text: &str) -> Result<Vec<Found>, String> {
+    if t.key.is_empty() {
+        parse_fast_moved(t, text)
+    } else {
+        parse_moved(text)
+    }
+}
+
+/// The answer of a [`move_command`] of a table with a key: the rows it moved.
 pub fn parse_moved(text: &str) -> Result<Vec<Found>, String> {
     let v = parse_json(text)?;
     v.as_array()

@@ -121,6 +121,10 @@ fn identity_and_keyless_tables() {
         fast_move_command(&t, &w(), &tids(&["(0,1)"]))
     );
     assert!(t.unmovable().is_none());
+    // ... and its answer is read as the fast statement's
+    let moved = parse_careful_moved(&t, r#"[[5], ["(0,1)"], [{"a": 1}]]"#).unwrap();
+    assert_eq!(moved[0].row, Some(serde_json::json!({"a": 1})));
+    assert!(parse_careful_moved(&orders(), r#"[[5, {"user_id": 1}, {"a": 1}]]"#).is_ok());
     t.keeps_every_row = false;
     let r = t.unmovable().expect("refused");
     assert_eq!(r.sqlstate, "0A000");
