@@ -14,7 +14,7 @@ use serde_json::Value;
 use sidecar_rules::misplaced::{
     fast_move_command, lookup_query, move_command, parse_careful_moved, parse_fast_moved,
     parse_lookup, parse_plan, parse_scan, per_node_command, plan_query, refusal, scan_query,
-    shard_for, summary, tid_batches, Action, Found, Placement, TableKind, Target,
+    shard_for, summary, tid_batches, unread_answer, Action, Found, Placement, TableKind, Target,
 };
 
 fn fail(code: PgSqlErrorCode, message: String, detail: &str, hint: &str) -> ! {
@@ -130,7 +130,9 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        c.relkind = 'r'
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg
                           WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal AND (tg.tgtype & 7) = 7)
-         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3')
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3'),
+       ARRAY(SELECT b.attname::text FROM pg_catalog.pg_attribute b
+              WHERE b.attrelid = c.oid AND b.attnum > 0 AND NOT b.attisdropped)
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
@@ -168,6 +170,8 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                 .collect(),
             // ROW | BEFORE | INSERT (tgtype bits 1, 2, 4): a trigger that may return NULL
             keeps_every_row: crate::rows::col::<bool>(&r, 7, "the repair's catalog rows"),
+            columns: crate::rows::opt::<Vec<String>>(&r, 8, "the repair's catalog rows")
+                .unwrap_or_default(),
         }
     })
 }
@@ -782,16 +786,17 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
             );
             for (b, answer) in tasks.iter().zip(answers) {
                 match answer {
-                    Ok(rows) => {
+                    Answer::Moved(rows) => {
                         moved += rows.len();
                         report_moved(rows, &ps[b.placement], ranges, out);
                     }
+                    Answer::Unread(e) => moved += report_unread(b, &ps[b.placement], &e, out),
                     // a key already in its right shard, most likely: the careful statement
                     // leaves such rows where they are (a table without a key has no other)
-                    Err(e) if t.key.is_empty() => {
+                    Answer::Failed(e) if t.key.is_empty() => {
                         failed.push((b.placement, b.tids.iter().cloned().collect(), e))
                     }
-                    Err(_) => careful.push(b),
+                    Answer::Failed(_) => careful.push(b),
                 }
             }
         } else {
@@ -805,11 +810,14 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         );
         for (b, answer) in careful.iter().zip(answers) {
             match answer {
-                Ok(rows) => {
+                Answer::Moved(rows) => {
                     moved += rows.len();
                     report_moved(rows, &ps[b.placement], ranges, out);
                 }
-                Err(e) => failed.push((b.placement, b.tids.iter().cloned().collect(), e)),
+                Answer::Unread(e) => moved += report_unread(b, &ps[b.placement], &e, out),
+                Answer::Failed(e) => {
+                    failed.push((b.placement, b.tids.iter().cloned().collect(), e))
+                }
             }
         }
         notice!(
@@ -846,14 +854,26 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
     classify(t, ps, ranges, &left, Action::Left, &why, out);
 }
 
-/// Runs the `command` of each batch on its node, all at once: per batch, the rows it moved (its
-/// answer read by `parse`), or why it moved nothing.
+/// What a batch's node answered.
+enum Answer {
+    /// The statement committed; the rows it moved.
+    Moved(Vec<Found>),
+    /// The statement committed, but its answer could not be read (a key PostgreSQL writes as a
+    /// number beyond what a JSON reader holds, such as numeric 1e400): which rows it moved is
+    /// not known. Never retried: its rows are gone from the wrong shard.
+    Unread(String),
+    /// The statement failed, and nothing of the batch moved.
+    Failed(String),
+}
+
+/// Runs the `command` of each batch on its node, all at once: per batch, what its node
+/// answered (read by `parse`).
 fn run_batches(
     ps: &[Placement],
     batches: &[&Batch],
     command: impl Fn(&Placement, &[String]) -> String,
     parse: impl Fn(&str) -> Result<Vec<Found>, String>,
-) -> Vec<Result<Vec<Found>, String>> {
+) -> Vec<Answer> {
     let commands: Vec<(String, i32, String)> = batches
         .iter()
         .map(|b| {
@@ -863,8 +883,34 @@ fn run_batches(
         .collect();
     on_nodes(&commands)
         .into_iter()
-        .map(|(ok, text)| if ok { parse(&text) } else { Err(text) })
+        .map(|(ok, text)| {
+            if !ok {
+                return Answer::Failed(text);
+            }
+            match parse(&text) {
+                Ok(rows) => Answer::Moved(rows),
+                Err(e) => Answer::Unread(e),
+            }
+        })
         .collect()
+}
+
+/// The rows of a batch whose statement committed but whose answer could not be read: one row
+/// each, without its key. Answers how many.
+fn report_unread(b: &Batch, p: &Placement, error: &str, out: &mut Out) -> usize {
+    for _ in &b.tids {
+        out.push(
+            Action::Moved,
+            Some(p.shard),
+            None,
+            Some(p.label()),
+            None,
+            None,
+            None,
+            Some(unread_answer(error)),
+        );
+    }
+    b.tids.len()
 }
 
 /// The rows a batch moved, as its statement answered them.

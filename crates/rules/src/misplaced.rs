@@ -35,10 +35,13 @@
 //! the rows it had). Any other unique index that a moved row would violate fails the batch as a
 //! whole, and nothing of it moves.
 //!
-//! The careful statement reads rows `FOR UPDATE`, so a concurrent multi-shard UPDATE of a
-//! misplaced row is either moved with it or waits (the fast one's answer to that is in
-//! [`fast_move_command`]); two overlapping runs (a re-run while an interrupted batch still
-//! finishes on its node) find the other's rows locked, then gone. Columns are named, never `*`:
+//! Both statements lock the rows they move (`DELETE`, `FOR UPDATE`): two overlapping runs (a
+//! re-run while an interrupted batch still finishes on its node) find the other's rows locked,
+//! then gone. What no row lock
+//! stops: a multi-shard UPDATE or DELETE running meanwhile can reach the right shard before a
+//! batch commits and the wrong shard after it, and miss the rows the batch moved (found by
+//! attack: 637 of 12,000 rows missed one of 40 concurrent `UPDATE ... SET v = v + 1`). Run the
+//! repair while no multi-shard writes touch the table; README says so. Columns are named, never `*`:
 //! dropped columns, column order and generated columns (recomputed by the right shard) do not
 //! matter; identity columns are kept with `OVERRIDING SYSTEM VALUE`. Rows travel inside one
 //! statement on the node; only the reports (keys and rows as jsonb) come back as text.
@@ -70,6 +73,9 @@ pub struct Target {
     /// with no BEFORE INSERT row trigger and no INSERT rule, which could drop rows silently.
     /// Only then may a batch move its rows with [`fast_move_command`].
     pub keeps_every_row: bool,
+    /// The names of all its columns (generated ones too), which a name the commands give to a
+    /// column of their own must not be.
+    pub columns: Vec<String>,
 }
 
 impl Target {
@@ -78,6 +84,22 @@ impl Target {
     /// inserted twice by two of them.)
     pub fn fast(&self) -> bool {
         self.keeps_every_row
+    }
+
+    /// The name the fast statement gives the ctid beside the row's own columns: `sc_ctid`,
+    /// or, where the table has a column of that name, the first of `sc_ctid_1`, `sc_ctid_2`,
+    /// ... it does not have.
+    pub fn ctid_alias(&self) -> String {
+        (0..)
+            .map(|n| {
+                if n == 0 {
+                    "sc_ctid".to_string()
+                } else {
+                    format!("sc_ctid_{n}")
+                }
+            })
+            .find(|a| !self.columns.contains(a))
+            .unwrap_or_default()
     }
 
     /// Why a real run cannot move this table's rows, if it cannot: without a key only the fast
@@ -319,17 +341,18 @@ fn at_tids(tids: &[String]) -> String {
 /// twice that).
 pub fn fast_move_command(t: &Target, p: &Placement, tids: &[String]) -> String {
     let cols = t.insert_columns.join(", ");
+    let c = t.ctid_alias();
     let mut answer = vec![
         format!("json_agg({})", hashed(t, "d")),
-        "json_agg(d.sc_ctid)".into(),
+        format!("json_agg(d.{c})"),
     ];
     if t.key.is_empty() {
-        answer.push("json_agg(to_jsonb(d) - 'sc_ctid')".into());
+        answer.push(format!("json_agg(to_jsonb(d) - '{c}')"));
     } else {
         answer.extend(t.key.iter().map(|(_, q)| format!("json_agg(d.{q})")));
     }
     format!(
-        "WITH del AS (DELETE FROM {rel} x WHERE {at} AND {out} RETURNING x.ctid AS sc_ctid, x.*), \
+        "WITH del AS (DELETE FROM {rel} x WHERE {at} AND {out} RETURNING x.ctid AS {c}, x.*), \
 ins AS (INSERT INTO {shell} ({cols}){overriding} SELECT {cols} FROM del) \
 SELECT json_build_array({answer})::text FROM del d",
         rel = p.relation,
@@ -553,6 +576,14 @@ pub fn parse_moved(text: &str) -> Result<Vec<Found>, String> {
         .iter()
         .map(found)
         .collect()
+}
+
+/// The detail of a row whose batch committed but whose answer the node could not be read
+/// (`error`): it moved with its batch, and its key cannot be shown.
+pub fn unread_answer(error: &str) -> String {
+    format!(
+        "its batch's statement committed, so the rows it found at the batch's places moved, but the node's answer could not be read ({error}): which rows they were is not known; a dry run shows whether any is left"
+    )
 }
 
 /// What the repair says about one misplaced row (or one batch that failed).

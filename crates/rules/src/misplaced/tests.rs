@@ -14,6 +14,7 @@ fn orders() -> Target {
             ("order_id".into(), "order_id".into()),
         ],
         keeps_every_row: true,
+        columns: vec!["order_id".into(), "user_id".into(), "total".into()],
     }
 }
 
@@ -94,6 +95,17 @@ SELECT json_build_array(json_agg(pg_catalog.hashint8(d.user_id)), json_agg(d.sc_
     assert!(fast_move_command(&keyless, &w(), &tids(&["(3,1)"]))
         .contains("json_agg(d.sc_ctid), json_agg(to_jsonb(d) - 'sc_ctid'))::text"));
     let moved = parse_fast_moved(&keyless, r#"[[5], ["(3,1)"], [{"a": 1}]]"#).unwrap();
+    // the ctid's name is none of the table's columns
+    keyless
+        .columns
+        .extend(["sc_ctid".into(), "sc_ctid_1".into()]);
+    assert_eq!(keyless.ctid_alias(), "sc_ctid_2");
+    let c = fast_move_command(&keyless, &w(), &tids(&["(3,1)"]));
+    assert!(c.contains("RETURNING x.ctid AS sc_ctid_2, x.*"), "{c}");
+    assert!(
+        c.contains("json_agg(d.sc_ctid_2), json_agg(to_jsonb(d) - 'sc_ctid_2'))"),
+        "{c}"
+    );
     assert_eq!(moved[0].key, None);
     assert_eq!(moved[0].row, Some(serde_json::json!({"a": 1})));
     // only where an INSERT keeps every row, and a key stops a second copy
