@@ -262,6 +262,20 @@ struct Out {
 }
 
 impl Out {
+    /// A row about a shard of `p` as a whole (no row of it known): its action and why.
+    fn about_shard(&mut self, action: Action, p: &Placement, detail: String) {
+        self.push(
+            action,
+            Some(p.shard),
+            None,
+            Some(p.label()),
+            None,
+            None,
+            None,
+            Some(detail),
+        );
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -606,18 +620,10 @@ fn repair_misplaced_rows(
 }
 
 fn unscanned(p: &Placement, error: &str, out: &mut Out) {
-    out.push(
+    out.about_shard(
         Action::Left,
-        Some(p.shard),
-        None,
-        Some(p.label()),
-        None,
-        None,
-        None,
-        Some(format!(
-            "could not scan this shard on {}: {error}",
-            p.label()
-        )),
+        p,
+        format!("could not scan this shard on {}: {error}", p.label()),
     );
 }
 
@@ -899,16 +905,7 @@ fn run_batches(
 /// each, without its key. Answers how many.
 fn report_unread(b: &Batch, p: &Placement, error: &str, out: &mut Out) -> usize {
     for _ in &b.tids {
-        out.push(
-            Action::Moved,
-            Some(p.shard),
-            None,
-            Some(p.label()),
-            None,
-            None,
-            None,
-            Some(unread_answer(error)),
-        );
+        out.about_shard(Action::Moved, p, unread_answer(error));
     }
     b.tids.len()
 }
