@@ -147,9 +147,27 @@ SQL
     fi
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE race" >/dev/null
 
-    # A repair of many batches (about ten here), two of them on a node at once: every planted row moves exactly
-    # once, and the table keeps exactly the rows it had (a multi-shard scan reads misplaced rows
-    # too, so its count and checksum see them before and after).
+    # repaired TABLE WANT WHAT [ARGS]: a real repair of TABLE (more arguments in ARGS) answers
+    # WANT ("N moved, N other, N unread"), keeps the count and checksum of a multi-shard scan
+    # (which reads misplaced rows too), and leaves nothing a dry run would move.
+    repaired() {
+        local tbl=$1 want=$2 what=$3 args=${4:-} digest before moved after left
+        digest="SELECT count(*) || ' ' || sum(hashtext(t::text)) FROM $tbl t"
+        before="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
+        moved="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
+            "SELECT count(*) FILTER (WHERE action = 'moved') || ' moved, ' || count(*) FILTER (WHERE action <> 'moved') || ' other, ' || count(*) FILTER (WHERE detail LIKE '%answer could not be read%') || ' unread' FROM citus_sidecar.repair_misplaced_rows('$tbl', dry_run => false$args)" 2>&1)"
+        after="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
+        left="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
+            "SELECT count(*) FROM citus_sidecar.repair_misplaced_rows('$tbl')" 2>&1)"
+        if [ "$moved" = "$want" ] && [ "$before" = "$after" ] && [ "$left" = "0" ]; then
+            ok "$topology: $what: $moved (rows and checksum kept)"
+        else
+            bad "$topology: $what: $moved (want $want); before $before, after $after; left $left"
+        fi
+    }
+
+    # A repair of many batches (about ten here), two of them on a node at once: every planted
+    # row moves exactly once, and the table keeps exactly the rows it had.
     pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
 CREATE TABLE many (k bigint PRIMARY KEY, v text);
 SELECT create_distributed_table('many', 'k', shard_count => 4, colocate_with => 'none');
@@ -164,18 +182,8 @@ SELECT success FROM (
     'INSERT INTO %s SELECT g, %L || g FROM generate_series(100001, 110000) g WHERE NOT hashint8(g) BETWEEN %s AND %s LIMIT 3000',
     shard_name('many'::regclass, t.shardid), 'planted ', t.lo, t.hi)], false);
 SQL
-    digest="SELECT count(*) || ' ' || sum(hashtext(k || v)) FROM many"
-    before="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
-    moved="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
-        "SELECT count(*) FILTER (WHERE action = 'moved') || ' moved, ' || count(*) FILTER (WHERE action <> 'moved') || ' other' FROM citus_sidecar.repair_misplaced_rows('many', dry_run => false, batch_size => 200)" 2>&1)"
-    after="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
-    left="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
-        "SELECT count(*) FROM citus_sidecar.repair_misplaced_rows('many')" 2>&1)"
-    if [ "$moved" = "3000 moved, 0 other" ] && [ "$before" = "$after" ] && [ "$left" = "0" ]; then
-        ok "$topology: a repair in batches of 200 rows, two per node at once, moves 3000 rows once each (rows and checksum kept)"
-    else
-        bad "$topology: a repair in many batches: $moved; before $before, after $after; left $left"
-    fi
+    repaired many "3000 moved, 0 other, 0 unread" \
+        "a repair in batches of 200 rows, two per node at once, moves 3000 rows once each" ", batch_size => 200"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE many" >/dev/null
 
     # Two tables whose moves once went wrong. Keys PostgreSQL writes as numbers no JSON reader
@@ -204,22 +212,8 @@ SELECT success FROM (
                 shard_name(t.logicalrelid, t.shardid), 'planted', t.lo, t.hi) END], false)
  WHERE t.i = 1;
 SQL
-    for tbl in huge clash; do
-        digest="SELECT count(*) || ' ' || sum(hashtext(t::text)) FROM $tbl t"
-        before="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
-        moved="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
-            "SELECT count(*) FILTER (WHERE action = 'moved') || ' moved, ' || count(*) FILTER (WHERE action <> 'moved') || ' other, ' || count(*) FILTER (WHERE detail LIKE '%answer could not be read%') || ' unread' FROM citus_sidecar.repair_misplaced_rows('$tbl', dry_run => false)" 2>&1)"
-        after="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
-        left="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
-            "SELECT count(*) FROM citus_sidecar.repair_misplaced_rows('$tbl')" 2>&1)"
-        want="40 moved, 0 other, 0 unread"
-        [ "$tbl" = huge ] && want="40 moved, 0 other, 40 unread"
-        if [ "$moved" = "$want" ] && [ "$before" = "$after" ] && [ "$left" = "0" ]; then
-            ok "$topology: repair of $tbl: $moved (rows and checksum kept)"
-        else
-            bad "$topology: repair of $tbl: $moved (want $want); before $before, after $after; left $left"
-        fi
-    done
+    repaired huge "40 moved, 0 other, 40 unread" "repair of huge"
+    repaired clash "40 moved, 0 other, 0 unread" "repair of clash"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE huge, clash" >/dev/null
 
     # A stopped worker is one row of each report, with its node, never an ERROR; what the
