@@ -270,7 +270,7 @@ CREATE FUNCTION repair_misplaced_rows(
     dry_run boolean DEFAULT true,
     batch_size integer DEFAULT 10000
 ) RETURNS TABLE (
-    action text, shard_id bigint, target_shard_id bigint, node text,
+    action text, rows bigint, shard_id bigint, target_shard_id bigint, node text,
     key jsonb, misplaced_row jsonb, existing_row jsonb, detail text)
 VOLATILE PARALLEL UNSAFE LANGUAGE c
 AS 'MODULE_PATHNAME', 'repair_misplaced_rows_wrapper';

@@ -155,7 +155,7 @@ SQL
         digest="SELECT count(*) || ' ' || sum(hashtext(t::text)) FROM $tbl t"
         before="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
         moved="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
-            "SELECT count(*) FILTER (WHERE action = 'moved') || ' moved, ' || count(*) FILTER (WHERE action <> 'moved') || ' other, ' || count(*) FILTER (WHERE detail LIKE '%answer could not be read%') || ' unread' FROM citus_sidecar.repair_misplaced_rows('$tbl', dry_run => false$args)" 2>&1)"
+            "SELECT coalesce(sum(rows) FILTER (WHERE action = 'moved'), 0) || ' moved, ' || count(*) FILTER (WHERE action <> 'moved') || ' other, ' || count(*) FILTER (WHERE action = 'moved' AND rows IS NULL) || ' unread' FROM citus_sidecar.repair_misplaced_rows('$tbl', dry_run => false$args)" 2>&1)"
         after="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "$digest")"
         left="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
             "SELECT count(*) FROM citus_sidecar.repair_misplaced_rows('$tbl')" 2>&1)"
@@ -187,9 +187,10 @@ SQL
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE many" >/dev/null
 
     # Two tables whose moves once went wrong. Keys PostgreSQL writes as numbers no JSON reader
-    # holds (numeric 1e400): the batches committed, their answers could not be read, and the
-    # run reported them as failed and retried them. A table without a key that has a column
-    # named like the statement's own ctid column: every batch failed ("ambiguous").
+    # holds (numeric 1e400): the batches committed, their answers (the keys) could not be read,
+    # and the run reported them as failed and retried them; now a batch answers how many rows
+    # it moved. A table without a key that has a column named like the statement's own ctid
+    # column once had: every batch failed ("ambiguous").
     pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
 CREATE TABLE huge (k numeric PRIMARY KEY, note text);
 SELECT create_distributed_table('huge', 'k', shard_count => 4, colocate_with => 'none');
@@ -212,7 +213,7 @@ SELECT success FROM (
                 shard_name(t.logicalrelid, t.shardid), 'planted', t.lo, t.hi) END], false)
  WHERE t.i = 1;
 SQL
-    repaired huge "40 moved, 0 other, 40 unread" "repair of huge"
+    repaired huge "40 moved, 0 other, 0 unread" "repair of huge"
     repaired clash "40 moved, 0 other, 0 unread" "repair of clash"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE huge, clash" >/dev/null
 

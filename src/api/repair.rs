@@ -3,7 +3,7 @@
 //! and why a batch is atomic across nodes are in sidecar_rules::misplaced; this module reads the
 //! table's facts, takes the locks, asks the nodes through Citus (`master_run_on_worker`: a scan
 //! and a lookup command per node, one move statement per batch on the node that holds the rows)
-//! and reports every row.
+//! and reports every row of a dry run, and what a real run moved, per wrong and right shard.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -12,9 +12,10 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgLogLevel, PgSqlErrorCode};
 use serde_json::Value;
 use sidecar_rules::misplaced::{
-    fast_move_command, lookup_query, move_command, parse_careful_moved, parse_fast_moved,
-    parse_lookup, parse_plan, parse_scan, per_node_command, plan_query, refusal, scan_query,
-    shard_for, summary, tid_batches, unread_answer, Action, Found, Placement, TableKind, Target,
+    fast_move_command, fewer_moved, lookup_query, move_command, moved_detail, moved_to,
+    parse_careful_moved, parse_fast_moved, parse_lookup, parse_plan, parse_scan, per_node_command,
+    plan_query, refusal, scan_query, shard_for, summary, tid_batches, unread_answer, Action, Found,
+    Moved, Placement, Planned, TableKind, Target,
 };
 
 fn fail(code: PgSqlErrorCode, message: String, detail: &str, hint: &str) -> ! {
@@ -130,9 +131,7 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        c.relkind = 'r'
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg
                           WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal AND (tg.tgtype & 7) = 7)
-         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3'),
-       ARRAY(SELECT b.attname::text FROM pg_catalog.pg_attribute b
-              WHERE b.attrelid = c.oid AND b.attnum > 0 AND NOT b.attisdropped)
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3')
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
@@ -170,8 +169,6 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                 .collect(),
             // ROW | BEFORE | INSERT (tgtype bits 1, 2, 4): a trigger that may return NULL
             keeps_every_row: crate::rows::col::<bool>(&r, 7, "the repair's catalog rows"),
-            columns: crate::rows::opt::<Vec<String>>(&r, 8, "the repair's catalog rows")
-                .unwrap_or_default(),
         }
     })
 }
@@ -249,6 +246,7 @@ type Row = (
     String,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
     Option<String>,
     Option<JsonB>,
     Option<JsonB>,
@@ -258,14 +256,23 @@ type Row = (
 
 struct Out {
     rows: Vec<Row>,
+    /// Table rows per action, for the summary line.
     counts: BTreeMap<Action, usize>,
+    /// Rows moved so far, per (wrong shard, right shard): (the wrong shard's node, how many).
+    moves: BTreeMap<(i64, Option<i64>), (String, usize)>,
 }
 
 impl Out {
-    /// A row about a shard of `p` as a whole (no row of it known): its action and why.
+    /// A row about a shard of `p` as a whole (how many of its rows is not known): its action
+    /// and why.
     fn about_shard(&mut self, action: Action, p: &Placement, detail: String) {
-        self.push(
-            action,
+        if action != Action::Moved {
+            // counted as one, so that the summary line says something stayed
+            *self.counts.entry(action).or_default() += 1;
+        }
+        self.rows.push((
+            action.as_str().to_string(),
+            None,
             Some(p.shard),
             None,
             Some(p.label()),
@@ -273,9 +280,45 @@ impl Out {
             None,
             None,
             Some(detail),
-        );
+        ));
     }
 
+    /// `rows` table rows moved from the shard of `p` to shard `to` (`None`: to the shards that
+    /// hold them, which ones not known); with `detail`, a row of its own, else added up per
+    /// wrong and right shard, as [`Out::moves_done`] reports them.
+    fn moved(&mut self, p: &Placement, to: Option<i64>, rows: usize, detail: Option<String>) {
+        *self.counts.entry(Action::Moved).or_default() += rows;
+        match detail {
+            Some(d) => self.push_moved(p.shard, to, p.label(), rows, d),
+            None => self.moves.entry((p.shard, to)).or_insert((p.label(), 0)).1 += rows,
+        }
+    }
+
+    /// The rows that say how many rows went from each wrong shard to each right one.
+    fn moves_done(&mut self, ps: &[Placement]) {
+        let node_of: HashMap<i64, String> = ps.iter().map(|p| (p.shard, p.label())).collect();
+        for ((shard, to), (node, rows)) in std::mem::take(&mut self.moves) {
+            let there = to.and_then(|s| node_of.get(&s)).map(String::as_str);
+            let detail = moved_detail(rows, to, there);
+            self.push_moved(shard, to, node, rows, detail);
+        }
+    }
+
+    fn push_moved(&mut self, shard: i64, to: Option<i64>, node: String, rows: usize, d: String) {
+        self.rows.push((
+            Action::Moved.as_str().to_string(),
+            Some(rows as i64),
+            Some(shard),
+            to,
+            Some(node),
+            None,
+            None,
+            None,
+            Some(d),
+        ));
+    }
+
+    /// A row about one table row.
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -291,6 +334,7 @@ impl Out {
         *self.counts.entry(action).or_default() += 1;
         self.rows.push((
             action.as_str().to_string(),
+            Some(1),
             shard,
             target,
             node,
@@ -309,8 +353,8 @@ fn scan(t: &Target, ps: &[Placement]) -> Vec<Result<Vec<Found>, String>> {
 }
 
 /// Where the misplaced rows of every placement are, asking each node once: per placement
-/// index, their ctids in physical order, or the node's error.
-fn plan(t: &Target, ps: &[Placement]) -> Vec<Result<Vec<String>, String>> {
+/// index, their places (in physical order) and hashes, or the node's error.
+fn plan(t: &Target, ps: &[Placement]) -> Vec<Result<Vec<Planned>, String>> {
     ask(ps, |p| plan_query(t, p), parse_plan)
 }
 
@@ -484,7 +528,7 @@ CREATE FUNCTION repair_misplaced_rows(
     dry_run boolean DEFAULT true,
     batch_size integer DEFAULT 10000
 ) RETURNS TABLE (
-    action text, shard_id bigint, target_shard_id bigint, node text,
+    action text, rows bigint, shard_id bigint, target_shard_id bigint, node text,
     key jsonb, misplaced_row jsonb, existing_row jsonb, detail text)
 VOLATILE PARALLEL UNSAFE LANGUAGE c
 AS 'MODULE_PATHNAME', 'repair_misplaced_rows_wrapper';
@@ -498,6 +542,7 @@ fn repair_misplaced_rows(
     'static,
     (
         name!(action, String),
+        name!(rows, Option<i64>),
         name!(shard_id, Option<i64>),
         name!(target_shard_id, Option<i64>),
         name!(node, Option<String>),
@@ -583,6 +628,7 @@ fn repair_misplaced_rows(
     let mut out = Out {
         rows: Vec::new(),
         counts: BTreeMap::new(),
+        moves: BTreeMap::new(),
     };
     if dry_run {
         let mut misplaced: Vec<(usize, Found)> = Vec::new();
@@ -708,7 +754,7 @@ fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
 /// A batch of the real run: rows of one placement, by ctid, in physical order.
 struct Batch {
     placement: usize,
-    tids: Vec<String>,
+    rows: Vec<Planned>,
 }
 
 /// How many batches run on one node at once, each over its own connection. A batch's node
@@ -743,7 +789,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         for range in tid_batches(&rows, batch) {
             q.push(Batch {
                 placement: i,
-                tids: rows[range].to_vec(),
+                rows: rows[range].to_vec(),
             });
         }
     }
@@ -771,11 +817,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         {
             let p = &ps[b.placement];
             if !p.metadata {
-                failed.push((
-                    b.placement,
-                    b.tids.iter().cloned().collect(),
-                    no_metadata(p),
-                ));
+                failed.push((b.placement, b.ctids(), no_metadata(p)));
                 continue;
             }
             tasks.push(b);
@@ -787,20 +829,17 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
             let answers = run_batches(
                 ps,
                 &tasks,
-                |p, tids| fast_move_command(t, p, tids),
-                |text| parse_fast_moved(t, text),
+                |p, rows| fast_move_command(t, p, rows),
+                parse_fast_moved,
             );
             for (b, answer) in tasks.iter().zip(answers) {
                 match answer {
-                    Answer::Moved(rows) => {
-                        moved += rows.len();
-                        report_moved(rows, &ps[b.placement], ranges, out);
-                    }
-                    Answer::Unread(e) => moved += report_unread(b, &ps[b.placement], &e, out),
+                    Answer::Moved(m) => moved += report_moved(b, &m, ps, ranges, out),
+                    Answer::Unread(e) => report_unread(&ps[b.placement], &e, out),
                     // a key already in its right shard, most likely: the careful statement
                     // leaves such rows where they are (a table without a key has no other)
                     Answer::Failed(e) if t.key.is_empty() => {
-                        failed.push((b.placement, b.tids.iter().cloned().collect(), e))
+                        failed.push((b.placement, b.ctids(), e))
                     }
                     Answer::Failed(_) => careful.push(b),
                 }
@@ -811,19 +850,14 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         let answers = run_batches(
             ps,
             &careful,
-            |p, tids| move_command(t, p, tids),
+            |p, rows| move_command(t, p, rows),
             |text| parse_careful_moved(t, text),
         );
         for (b, answer) in careful.iter().zip(answers) {
             match answer {
-                Answer::Moved(rows) => {
-                    moved += rows.len();
-                    report_moved(rows, &ps[b.placement], ranges, out);
-                }
-                Answer::Unread(e) => moved += report_unread(b, &ps[b.placement], &e, out),
-                Answer::Failed(e) => {
-                    failed.push((b.placement, b.tids.iter().cloned().collect(), e))
-                }
+                Answer::Moved(m) => moved += report_moved(b, &m, ps, ranges, out),
+                Answer::Unread(e) => report_unread(&ps[b.placement], &e, out),
+                Answer::Failed(e) => failed.push((b.placement, b.ctids(), e)),
             }
         }
         notice!(
@@ -833,6 +867,7 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
         );
         pgrx::check_for_interrupts!();
     }
+    out.moves_done(ps);
     if touched.is_empty() {
         return;
     }
@@ -862,14 +897,19 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
 
 /// What a batch's node answered.
 enum Answer {
-    /// The statement committed; the rows it moved.
-    Moved(Vec<Found>),
-    /// The statement committed, but its answer could not be read (a key PostgreSQL writes as a
-    /// number beyond what a JSON reader holds, such as numeric 1e400): which rows it moved is
-    /// not known. Never retried: its rows are gone from the wrong shard.
+    /// The statement committed; what it says it moved.
+    Moved(Moved),
+    /// The statement committed, but its answer could not be read: how many rows it moved, and
+    /// where to, is not known. Never retried: its rows are gone from the wrong shard.
     Unread(String),
     /// The statement failed, and nothing of the batch moved.
     Failed(String),
+}
+
+impl Batch {
+    fn ctids(&self) -> HashSet<String> {
+        self.rows.iter().map(|r| r.ctid.clone()).collect()
+    }
 }
 
 /// Runs the `command` of each batch on its node, all at once: per batch, what its node
@@ -877,14 +917,14 @@ enum Answer {
 fn run_batches(
     ps: &[Placement],
     batches: &[&Batch],
-    command: impl Fn(&Placement, &[String]) -> String,
-    parse: impl Fn(&str) -> Result<Vec<Found>, String>,
+    command: impl Fn(&Placement, &[Planned]) -> String,
+    parse: impl Fn(&str) -> Result<Moved, String>,
 ) -> Vec<Answer> {
     let commands: Vec<(String, i32, String)> = batches
         .iter()
         .map(|b| {
             let p = &ps[b.placement];
-            (p.node.clone(), p.port, command(p, &b.tids))
+            (p.node.clone(), p.port, command(p, &b.rows))
         })
         .collect();
     on_nodes(&commands)
@@ -894,34 +934,41 @@ fn run_batches(
                 return Answer::Failed(text);
             }
             match parse(&text) {
-                Ok(rows) => Answer::Moved(rows),
+                Ok(m) => Answer::Moved(m),
                 Err(e) => Answer::Unread(e),
             }
         })
         .collect()
 }
 
-/// The rows of a batch whose statement committed but whose answer could not be read: one row
-/// each, without its key. Answers how many.
-fn report_unread(b: &Batch, p: &Placement, error: &str, out: &mut Out) -> usize {
-    for _ in &b.tids {
-        out.about_shard(Action::Moved, p, unread_answer(error));
-    }
-    b.tids.len()
+/// A batch whose statement committed but whose answer could not be read: one row about its
+/// shard.
+fn report_unread(p: &Placement, error: &str, out: &mut Out) {
+    out.about_shard(Action::Moved, p, unread_answer(error));
 }
 
-/// The rows a batch moved, as its statement answered them.
-fn report_moved(rows: Vec<Found>, p: &Placement, ranges: &[(i64, i32, i32)], out: &mut Out) {
-    for f in rows {
-        out.push(
-            Action::Moved,
-            Some(p.shard),
-            shard_for(ranges, f.hash),
-            Some(p.label()),
-            f.key,
-            f.row,
-            None,
-            None,
-        );
+/// What a batch moved, added up per right shard. Answers how many rows.
+fn report_moved(
+    b: &Batch,
+    m: &Moved,
+    ps: &[Placement],
+    ranges: &[(i64, i32, i32)],
+    out: &mut Out,
+) -> usize {
+    let p = &ps[b.placement];
+    match moved_to(ranges, &b.rows, m) {
+        Ok(to) => to
+            .into_iter()
+            .map(|(shard, rows)| {
+                out.moved(p, shard, rows, None);
+                rows
+            })
+            .sum(),
+        Err(rows) => {
+            if rows > 0 {
+                out.moved(p, None, rows, Some(fewer_moved(rows, b.rows.len())));
+            }
+            rows
+        }
     }
 }

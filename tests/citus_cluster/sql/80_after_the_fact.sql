@@ -99,14 +99,16 @@ SELECT key, misplaced_row->>'total' AS planted_total, existing_row->>'total' AS 
   FROM citus_sidecar.repair_misplaced_rows('orders') WHERE action = 'conflict' ORDER BY key::text;
 SELECT orders_digest() = :'before' AS unchanged;
 
--- The repair moves all but the conflicts; no row is lost or duplicated.
-SELECT action, count(*) FROM citus_sidecar.repair_misplaced_rows('orders', dry_run => false)
- GROUP BY action ORDER BY action;
+-- The repair moves all but the conflicts; no row is lost or duplicated. What moved comes back
+-- as one line per wrong shard and right shard, with how many rows; a conflict is a line each.
+SELECT action, sum(rows) AS rows, bool_and(target_shard_id <> shard_id) AS elsewhere,
+       CASE action WHEN 'moved' THEN count(*) = count(DISTINCT (shard_id, target_shard_id)) END AS a_line_per_shard_pair
+  FROM citus_sidecar.repair_misplaced_rows('orders', dry_run => false) GROUP BY action ORDER BY action;
 SELECT orders_digest() = :'before' AS same_rows;
 SELECT sum(routed(user_id)) AS routed_reads_see FROM strays;
 SELECT check_id, nodes(detail) AS detail FROM citus_sidecar.shard_consistency_report(checks => '{data}') ORDER BY detail;
 -- Safe to re-run: nothing left to move, the conflicts still reported.
-SELECT action, count(*) FROM citus_sidecar.repair_misplaced_rows('orders', dry_run => false)
+SELECT action, sum(rows) AS rows FROM citus_sidecar.repair_misplaced_rows('orders', dry_run => false)
  GROUP BY action ORDER BY action;
 SELECT verdict, reason FROM citus_sidecar.guard_decisions
  WHERE subject = 'repair_misplaced_rows' AND verdict IN ('dry-run-done', 'repaired') ORDER BY decided_at;
@@ -136,7 +138,7 @@ SELECT success AS planted FROM master_run_on_worker(ARRAY[:'enode'], ARRAY[:epor
   :'erel', :'ks', :'ks')], false);
 SELECT count(*) AS all_rows, count(*) FILTER (WHERE user_id = ANY(:'ks')) AS planted FROM events;   -- every shard scanned
 SELECT count(*) AS routed_reads_see FROM events WHERE user_id = ANY(:'ks');
-SELECT action, count(*), count(key) AS keys, count(misplaced_row) AS rows
+SELECT action, sum(rows) AS rows, count(key) AS keys, count(misplaced_row) AS whole_rows
   FROM citus_sidecar.repair_misplaced_rows('events', dry_run => false) GROUP BY action;
 SELECT count(*) AS all_rows, count(*) FILTER (WHERE what = 'planted') AS planted FROM events;
 SELECT count(*) AS routed_reads_see FROM events WHERE user_id = ANY(:'ks');
