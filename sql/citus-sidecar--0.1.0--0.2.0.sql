@@ -268,7 +268,7 @@ REVOKE ALL ON FUNCTION retract_separate(regclass) FROM PUBLIC;
 CREATE FUNCTION repair_misplaced_rows(
     table_name regclass,
     dry_run boolean DEFAULT true,
-    batch_size integer DEFAULT 10000
+    batch_size integer DEFAULT 25000
 ) RETURNS TABLE (
     action text, rows bigint, shard_id bigint, target_shard_id bigint, node text,
     key jsonb, misplaced_row jsonb, existing_row jsonb, detail text)

@@ -526,7 +526,7 @@ fn classify(
 CREATE FUNCTION repair_misplaced_rows(
     table_name regclass,
     dry_run boolean DEFAULT true,
-    batch_size integer DEFAULT 10000
+    batch_size integer DEFAULT 25000
 ) RETURNS TABLE (
     action text, rows bigint, shard_id bigint, target_shard_id bigint, node text,
     key jsonb, misplaced_row jsonb, existing_row jsonb, detail text)
@@ -586,7 +586,7 @@ fn repair_misplaced_rows(
                 batch_size.map(|n| n.to_string()).unwrap_or_else(|| "NULL".into())
             ),
             "Each batch of at most batch_size rows moves in one transaction on the node that holds them.",
-            "Leave it at its default (10000), or pass e.g. batch_size => 1000.",
+            "Leave it at its default (25000), or pass e.g. batch_size => 1000.",
         ),
     };
     let kind = table_kind(relid);
@@ -751,7 +751,12 @@ fn lock_for_repair(relid: pg_sys::Oid, name: &str) {
     }
 }
 
-/// A batch of the real run: rows of one placement, by ctid, in physical order.
+/// A batch of the real run: rows of one placement, by ctid, in physical order. At most
+/// `batch_size` rows, 25,000 unless told otherwise: besides its rows a batch costs about 26 ms
+/// (measured moving 2 rows: a new connection from the coordinator, the node's connections to
+/// the others, two-phase commit), which 10,000-row batches paid once per 150 ms of moving (a
+/// run of 100,000 rows took 1.20-1.27 s in batches of 10,000, 0.97-1.08 s in batches of
+/// 25,000). The rows a batch locks are misplaced ones, which routed queries never see.
 struct Batch {
     placement: usize,
     rows: Vec<Planned>,
