@@ -3,6 +3,11 @@
 //! `{name}` placeholders, filled with SQL literals by [`fill`].
 
 pub const TABLES: &str = include_str!("queries/tables.sql");
+/// The hash function Citus uses for the column `a` (a pg_attribute row) of a query it is put in
+/// (as `{hash_function}`), where that is a pg_catalog built-in: support function 1 of the
+/// default hash operator class of the column's type, of a domain's base type, or of a type it
+/// is binary-coercible to (varchar: text's), as Citus finds it. NULL otherwise (worker_hash).
+pub const HASH_FUNCTION: &str = include_str!("queries/hash_function.sql");
 pub const SHARDS: &str = include_str!("queries/shards.sql");
 pub const PLACEMENTS: &str = include_str!("queries/placements.sql");
 pub const NODES: &str = include_str!("queries/nodes.sql");

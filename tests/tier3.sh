@@ -217,6 +217,27 @@ SQL
     repaired clash "40 moved, 0 other, 0 unread" "repair of clash"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE huge, clash" >/dev/null
 
+    # A varchar distribution column, in a partitioned table (which only the careful statement
+    # moves). The hash was worker_hash(), which Citus refuses in a statement that writes a
+    # distributed table ("must not be VOLATILE"): nothing ever moved. Now text's own hash.
+    pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
+CREATE TABLE ptv (k varchar(20) NOT NULL, d int NOT NULL, PRIMARY KEY (k, d)) PARTITION BY RANGE (d);
+CREATE TABLE ptv_1 PARTITION OF ptv FOR VALUES FROM (0) TO (100);
+SELECT create_distributed_table('ptv', 'k', shard_count => 4, colocate_with => 'none');
+INSERT INTO ptv SELECT 'r' || g, g % 100 FROM generate_series(1, 100) g;
+SQL
+    pq "$COORD_PORT" -d sidecar_cluster -At >/dev/null <<'SQL'
+SELECT success FROM (
+  SELECT s.shardid, s.shardminvalue::int AS lo, s.shardmaxvalue::int AS hi, n.nodename, n.nodeport
+    FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid)
+   WHERE s.logicalrelid = 'ptv_1'::regclass AND n.groupid > 0 ORDER BY s.shardid LIMIT 1) t,
+  master_run_on_worker(ARRAY[t.nodename], ARRAY[t.nodeport], ARRAY[format(
+    'INSERT INTO %s SELECT ''x'' || g, 5 FROM generate_series(1, 400) g WHERE NOT hashtext(''x'' || g) BETWEEN %s AND %s LIMIT 40',
+    shard_name('ptv_1'::regclass, t.shardid), t.lo, t.hi)], false);
+SQL
+    repaired ptv "40 moved, 0 other, 0 unread" "repair of a partitioned table distributed by a varchar column"
+    pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE ptv" >/dev/null
+
     # A stopped worker is one row of each report, with its node, never an ERROR; what the
     # other nodes answered is still there, and says where it is partial.
     pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'

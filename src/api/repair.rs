@@ -104,14 +104,7 @@ fn target(relid: pg_sys::Oid, name: String) -> Target {
     const SQL: &str = r#"
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        quote_ident(a.attname),
-       coalesce((SELECT 'pg_catalog.' || quote_ident(f.proname)
-                   FROM pg_catalog.pg_type ty
-                   JOIN pg_catalog.pg_opclass oc ON oc.opcintype = ty.oid AND oc.opcdefault
-                   JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
-                   JOIN pg_catalog.pg_amproc p ON p.amprocfamily = oc.opcfamily AND p.amprocnum = 1
-                        AND p.amproclefttype = oc.opcintype AND p.amprocrighttype = oc.opcintype
-                   JOIN pg_catalog.pg_proc f ON f.oid = p.amproc AND f.pronamespace = 'pg_catalog'::regnamespace
-                  WHERE ty.oid = a.atttypid AND ty.typtype = 'b' LIMIT 1),
+       coalesce({hash_function},
                 'pg_catalog.worker_hash'),
        ARRAY(SELECT quote_ident(b.attname) FROM pg_catalog.pg_attribute b
               WHERE b.attrelid = c.oid AND b.attnum > 0 AND NOT b.attisdropped AND b.attgenerated = ''
@@ -140,7 +133,11 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
  WHERE c.oid = $1"#;
     Spi::connect(|client| {
         let rows = client
-            .select(SQL, None, &[relid.into()])
+            .select(
+                &crate::queries::fill(SQL, &[("hash_function", crate::queries::HASH_FUNCTION)]),
+                None,
+                &[relid.into()],
+            )
             .expect("reading the table's columns");
         let r = rows
             .into_iter()

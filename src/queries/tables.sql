@@ -3,8 +3,8 @@
 -- the hash Citus puts in the shard names of long table names (hash_any of the name, as hashtext
 -- computes it), the distribution column by name, the Citus table it is a partition of, and the
 -- hash function
--- Citus uses for its column (support function 1 of the type's default hash operator class),
--- where that is a built-in every node has.
+-- Citus uses for its column, where that is a built-in every node has (the placeholder; see
+-- hash_function.sql).
 SELECT p.logicalrelid::oid AS relid,
        p.logicalrelid::regclass::text AS name,
        format('%I.%I', n.nspname, c.relname) AS qualified,
@@ -20,15 +20,7 @@ SELECT p.logicalrelid::oid AS relid,
          WHERE i.inhrelid = p.logicalrelid
          LIMIT 1) AS parent,
        a.attname::text AS column_name,
-       (SELECT 'pg_catalog.' || quote_ident(f.proname)
-          FROM pg_catalog.pg_type ty
-          JOIN pg_catalog.pg_opclass oc ON oc.opcintype = ty.oid AND oc.opcdefault
-          JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
-          JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amprocnum = 1
-                                      AND ap.amproclefttype = oc.opcintype AND ap.amprocrighttype = oc.opcintype
-          JOIN pg_catalog.pg_proc f ON f.oid = ap.amproc AND f.pronamespace = 'pg_catalog'::regnamespace
-         WHERE ty.oid = a.atttypid AND ty.typtype = 'b'
-         LIMIT 1) AS hash_function
+       {hash_function} AS hash_function
   FROM pg_catalog.pg_dist_partition p
   JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -27,7 +27,10 @@ impl Cluster {
         let mut oids: Vec<pg_sys::Oid> = Vec::new();
         let mut hash_functions = Vec::new();
         let mut tables: Vec<TableInfo> = rows::all(
-            queries::TABLES,
+            &queries::fill(
+                queries::TABLES,
+                &[("hash_function", queries::HASH_FUNCTION)],
+            ),
             &[filter.clone().into()],
             "Citus tables",
             |r| {
