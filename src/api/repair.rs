@@ -122,9 +122,11 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
            WHERE i.indrelid = c.oid AND i.indisreplident GROUP BY i.indexrelid),
          '{}'),
        c.relkind = 'r'
-         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg
-                          WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal AND (tg.tgtype & 7) = 7)
-         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3')
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3'),
+       ARRAY(SELECT DISTINCT tg.tgname::text FROM pg_catalog.pg_trigger tg
+              WHERE (tg.tgrelid = c.oid OR tg.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(c.oid)))
+                AND NOT tg.tgisinternal AND tg.tgenabled IN ('O', 'A') AND (tg.tgtype & (4 | 8)) <> 0
+              ORDER BY 1)
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
@@ -164,8 +166,11 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                     (k, q)
                 })
                 .collect(),
-            // ROW | BEFORE | INSERT (tgtype bits 1, 2, 4): a trigger that may return NULL
+            // not partitioned, no INSERT rule (triggers: below)
             keeps_every_row: crate::rows::col::<bool>(&r, 7, "the repair's catalog rows"),
+            // INSERT | DELETE (tgtype bits 4, 8), enabled where sessions run (origin, always)
+            triggers: crate::rows::opt::<Vec<String>>(&r, 8, "the repair's catalog rows")
+                .unwrap_or_default(),
         }
     })
 }
@@ -255,6 +260,8 @@ struct Out {
     rows: Vec<Row>,
     /// Table rows per action, for the summary line.
     counts: BTreeMap<Action, usize>,
+    /// Lines about a shard that could not be read at all.
+    unread_shards: usize,
     /// Rows moved so far, per (wrong shard, right shard): (the wrong shard's node, how many).
     moves: BTreeMap<(i64, Option<i64>), (String, usize)>,
 }
@@ -263,9 +270,8 @@ impl Out {
     /// A row about a shard of `p` as a whole (how many of its rows is not known): its action
     /// and why.
     fn about_shard(&mut self, action: Action, p: &Placement, detail: String) {
-        if action != Action::Moved {
-            // counted as one, so that the summary line says something stayed
-            *self.counts.entry(action).or_default() += 1;
+        if action == Action::Left {
+            self.unread_shards += 1;
         }
         self.rows.push((
             action.as_str().to_string(),
@@ -457,10 +463,31 @@ fn classify(
     }
     let (existing, failed) = lookup(t, ps, &probes);
     let node_of: HashMap<i64, String> = ps.iter().map(|p| (p.shard, p.label())).collect();
+    // Dry run: misplaced rows with one key, in two wrong shards, bound for one right shard.
+    // Only one can move there (the first batch to commit); the others then conflict with it.
+    let mut bound: HashMap<(i64, String), (i64, Option<Value>)> = HashMap::new();
     for ((i, f), probe) in misplaced.iter().zip(probe_of) {
         let p = &ps[*i];
         let right = shard_for(ranges, f.hash);
         let there = probe.and_then(|k| existing.get(&k).cloned());
+        if let (None, Action::Move, Some(r), Some(k)) = (&there, otherwise, right, &f.key) {
+            if let Some((first, row)) = bound.get(&(r, k.to_string())) {
+                out.push(
+                    Action::Conflict,
+                    Some(p.shard),
+                    right,
+                    Some(p.label()),
+                    f.key.clone(),
+                    f.row.clone(),
+                    row.clone(),
+                    Some(format!(
+                        "a misplaced row with this key in shard {first} belongs in shard {r} too: only one of them can move there, most likely that one (whichever batch commits first); this one would stay as a conflict: decide which is right, then delete the other"
+                    )),
+                );
+                continue;
+            }
+            bound.insert((r, k.to_string()), (p.shard, f.row.clone()));
+        }
         if let Some(e) = there {
             out.push(
                 Action::Conflict,
@@ -625,6 +652,7 @@ fn repair_misplaced_rows(
     let mut out = Out {
         rows: Vec::new(),
         counts: BTreeMap::new(),
+        unread_shards: 0,
         moves: BTreeMap::new(),
     };
     if dry_run {
@@ -648,7 +676,7 @@ fn repair_misplaced_rows(
         repair(&t, &ps, &ranges, batch, &mut out);
     }
 
-    let line = summary(dry_run, &out.counts);
+    let line = summary(dry_run, &out.counts, out.unread_shards);
     crate::decisions::record_call(
         "repair_misplaced_rows",
         Some(&name),

@@ -73,9 +73,13 @@ pub struct Target {
     /// index; empty when the table has neither.
     pub key: Vec<(String, String)>,
     /// An INSERT into the table keeps every row it is given: a plain table (not partitioned)
-    /// with no BEFORE INSERT row trigger and no INSERT rule, which could drop rows silently.
+    /// with no INSERT rule, which could drop rows silently (and no trigger: a real run refuses
+    /// tables with triggers on inserts or deletes, [`Target::unmovable`]).
     /// Only then may a batch move its rows with [`fast_move_command`].
     pub keeps_every_row: bool,
+    /// The enabled triggers that fire on an INSERT or a DELETE of the table or one of its
+    /// partitions (row or statement level, not Citus's or PostgreSQL's own).
+    pub triggers: Vec<String>,
 }
 
 impl Target {
@@ -86,13 +90,43 @@ impl Target {
         self.keeps_every_row
     }
 
-    /// Why a real run cannot move this table's rows, if it cannot: without a key only the fast
-    /// statement exists, and it needs an INSERT that keeps every row.
+    /// Why a real run cannot move this table's rows, if it cannot. A trigger on its inserts or
+    /// deletes would fire for rows that only change place, and one that changes a row's key or
+    /// keeps a row back would leave it in both shards (found by attack: a BEFORE INSERT trigger
+    /// that lower-cased a key column, a BEFORE DELETE trigger that protected some rows; each
+    /// added rows to the table). Without a key only the fast statement exists, and it needs an
+    /// INSERT that keeps every row.
     pub fn unmovable(&self) -> Option<Refusal> {
+        if !self.triggers.is_empty() {
+            let disable: Vec<String> = self
+                .triggers
+                .iter()
+                .map(|tg| {
+                    format!(
+                        "ALTER TABLE {} DISABLE TRIGGER {};",
+                        self.shell,
+                        crate::distribution::quote_ident(tg)
+                    )
+                })
+                .collect();
+            return Some(Refusal {
+                sqlstate: "0A000",
+                message: format!(
+                    "cannot move the misplaced rows of {}: triggers fire on its inserts or deletes: {}",
+                    self.name,
+                    self.triggers.join(", ")
+                ),
+                detail: "A move deletes each row from the wrong shard and inserts it through the table: the triggers would fire for rows that only change place, and one that changes a row or keeps it back would leave it in both shards.".into(),
+                hint: format!(
+                    "The dry run lists the rows. Disable the triggers for the time of the repair ({}), run it, and enable them again (ENABLE TRIGGER); or move the rows by hand.",
+                    disable.join(" ")
+                ),
+            });
+        }
         (self.key.is_empty() && !self.keeps_every_row).then(|| Refusal {
             sqlstate: "0A000",
             message: format!(
-                "cannot move the misplaced rows of {}: it has no primary key, and a BEFORE INSERT row trigger, a rule or its partitions could drop rows an INSERT is given",
+                "cannot move the misplaced rows of {}: it has no primary key, and a rule or its partitions could drop rows an INSERT is given",
                 self.name
             ),
             detail: "Without a key, a row is told apart from an equal one only by its place, and the move deletes by place what it inserted: an INSERT that may drop a row would lose it.".into(),
@@ -388,6 +422,9 @@ pub fn parse_careful_moved(t: &Target, text: &str) -> Result<Moved, String> {
 /// answers how many; when that is every row of the batch, they are the plan's rows, and the
 /// plan's hashes say where they went. `Err(n)`: it moved `n` rows, fewer than planned (the
 /// others were updated or deleted by another session since the plan), and which is not known.
+/// A row put at a planned place in between (another misplaced row, after a VACUUM: found by
+/// attack) is counted where the plan's row belonged: the per-shard counts are off then, their
+/// total is not.
 pub fn moved_to(
     ranges: &[(i64, i32, i32)],
     planned: &[Planned],
@@ -686,15 +723,23 @@ pub fn refusal(k: &TableKind) -> Option<Refusal> {
     None
 }
 
-/// One line for the decision log and the final NOTICE.
-pub fn summary(dry_run: bool, counts: &BTreeMap<Action, usize>) -> String {
+/// One line for the decision log and the final NOTICE: table rows per action, and how many
+/// shards could not be read at all (their rows are not counted anywhere).
+pub fn summary(dry_run: bool, counts: &BTreeMap<Action, usize>, unread_shards: usize) -> String {
     let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
-    if dry_run {
-        format!(
+    let mut line = if dry_run {
+        let mut l = format!(
             "dry run: {} row(s) would move, {} conflict(s) would stay",
             n(Action::Move),
             n(Action::Conflict)
-        )
+        );
+        if n(Action::Left) > 0 {
+            l.push_str(&format!(
+                ", {} row(s) could not be checked for a conflict",
+                n(Action::Left)
+            ));
+        }
+        l
     } else {
         format!(
             "moved {} row(s); left {} conflict(s) and {} other row(s) in place",
@@ -702,7 +747,13 @@ pub fn summary(dry_run: bool, counts: &BTreeMap<Action, usize>) -> String {
             n(Action::Conflict),
             n(Action::Left)
         )
+    };
+    if unread_shards > 0 {
+        line.push_str(&format!(
+            "; {unread_shards} shard(s) could not be read (see the lines without rows)"
+        ));
     }
+    line
 }
 
 #[cfg(test)]

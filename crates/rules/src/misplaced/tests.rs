@@ -14,6 +14,7 @@ fn orders() -> Target {
             ("order_id".into(), "order_id".into()),
         ],
         keeps_every_row: true,
+        triggers: vec![],
     }
 }
 
@@ -169,6 +170,23 @@ fn identity_and_keyless_tables() {
     assert!(
         keyed.unmovable().is_none(),
         "the careful statement moves it"
+    );
+    // a trigger on inserts or deletes: refused, keyed or not, with the statements to disable it
+    keyed.triggers = vec!["lower_code".into(), "No Delete".into()];
+    let r = keyed.unmovable().expect("refused");
+    assert_eq!(r.sqlstate, "0A000");
+    assert!(
+        r.message
+            .ends_with("triggers fire on its inserts or deletes: lower_code, No Delete"),
+        "{}",
+        r.message
+    );
+    assert!(
+        r.hint.contains(
+            "ALTER TABLE public.orders DISABLE TRIGGER lower_code; ALTER TABLE public.orders DISABLE TRIGGER \"No Delete\";"
+        ),
+        "{}",
+        r.hint
     );
 }
 
@@ -375,12 +393,18 @@ fn summaries() {
     c.insert(Action::Move, 22);
     c.insert(Action::Conflict, 1);
     assert_eq!(
-        summary(true, &c),
+        summary(true, &c, 0),
         "dry run: 22 row(s) would move, 1 conflict(s) would stay"
+    );
+    // a node down: what could not be looked at is said, not left out
+    c.insert(Action::Left, 5);
+    assert_eq!(
+        summary(true, &c, 2),
+        "dry run: 22 row(s) would move, 1 conflict(s) would stay, 5 row(s) could not be checked for a conflict; 2 shard(s) could not be read (see the lines without rows)"
     );
     c.insert(Action::Moved, 22);
     assert_eq!(
-        summary(false, &c),
-        "moved 22 row(s); left 1 conflict(s) and 0 other row(s) in place"
+        summary(false, &c, 0),
+        "moved 22 row(s); left 1 conflict(s) and 5 other row(s) in place"
     );
 }
