@@ -166,6 +166,20 @@ SQL
         fi
     }
 
+    # plant TABLE SELECT: the rows of SELECT ({lo} and {hi}: the hash range of the table's first
+    # shard on a worker) inserted straight into that shard; those it does not hold are misplaced.
+    plant() {
+        pq "$COORD_PORT" -d sidecar_cluster -At >/dev/null <<SQL
+SELECT success FROM (
+  SELECT s.shardid, s.shardminvalue AS lo, s.shardmaxvalue AS hi, n.nodename, n.nodeport
+    FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid)
+   WHERE s.logicalrelid = '$1'::regclass AND n.groupid > 0 ORDER BY s.shardid LIMIT 1) t,
+  master_run_on_worker(ARRAY[t.nodename], ARRAY[t.nodeport], ARRAY[
+    format('INSERT INTO %s ', shard_name('$1'::regclass, t.shardid))
+      || replace(replace(\$q\$$2\$q\$, '{lo}', t.lo), '{hi}', t.hi)], false);
+SQL
+    }
+
     # A repair of many batches (about ten here), two of them on a node at once: every planted
     # row moves exactly once, and the table keeps exactly the rows it had.
     pq "$COORD_PORT" -d sidecar_cluster >/dev/null <<'SQL'
@@ -173,15 +187,7 @@ CREATE TABLE many (k bigint PRIMARY KEY, v text);
 SELECT create_distributed_table('many', 'k', shard_count => 4, colocate_with => 'none');
 INSERT INTO many SELECT g, 'row ' || g FROM generate_series(1, 2000) g;
 SQL
-    pq "$COORD_PORT" -d sidecar_cluster -At >/dev/null <<'SQL'
-SELECT success FROM (
-  SELECT s.shardid, s.shardminvalue::int AS lo, s.shardmaxvalue::int AS hi, n.nodename, n.nodeport
-    FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid)
-   WHERE s.logicalrelid = 'many'::regclass AND n.groupid > 0 ORDER BY s.shardid LIMIT 1) t,
-  master_run_on_worker(ARRAY[t.nodename], ARRAY[t.nodeport], ARRAY[format(
-    'INSERT INTO %s SELECT g, %L || g FROM generate_series(100001, 110000) g WHERE NOT hashint8(g) BETWEEN %s AND %s LIMIT 3000',
-    shard_name('many'::regclass, t.shardid), 'planted ', t.lo, t.hi)], false);
-SQL
+    plant many "SELECT g, 'planted ' || g FROM generate_series(100001, 110000) g WHERE NOT hashint8(g) BETWEEN {lo} AND {hi} LIMIT 3000"
     repaired many "3000 moved, 0 other, 0 unread" \
         "a repair in batches of 200 rows, two per node at once, moves 3000 rows once each" ", batch_size => 200"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE many" >/dev/null
@@ -226,15 +232,7 @@ CREATE TABLE ptv_1 PARTITION OF ptv FOR VALUES FROM (0) TO (100);
 SELECT create_distributed_table('ptv', 'k', shard_count => 4, colocate_with => 'none');
 INSERT INTO ptv SELECT 'r' || g, g % 100 FROM generate_series(1, 100) g;
 SQL
-    pq "$COORD_PORT" -d sidecar_cluster -At >/dev/null <<'SQL'
-SELECT success FROM (
-  SELECT s.shardid, s.shardminvalue::int AS lo, s.shardmaxvalue::int AS hi, n.nodename, n.nodeport
-    FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid)
-   WHERE s.logicalrelid = 'ptv_1'::regclass AND n.groupid > 0 ORDER BY s.shardid LIMIT 1) t,
-  master_run_on_worker(ARRAY[t.nodename], ARRAY[t.nodeport], ARRAY[format(
-    'INSERT INTO %s SELECT ''x'' || g, 5 FROM generate_series(1, 400) g WHERE NOT hashtext(''x'' || g) BETWEEN %s AND %s LIMIT 40',
-    shard_name('ptv_1'::regclass, t.shardid), t.lo, t.hi)], false);
-SQL
+    plant ptv_1 "SELECT 'x' || g, 5 FROM generate_series(1, 400) g WHERE NOT hashtext('x' || g) BETWEEN {lo} AND {hi} LIMIT 40"
     repaired ptv "40 moved, 0 other, 0 unread" "repair of a partitioned table distributed by a varchar column"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE ptv" >/dev/null
 

@@ -470,25 +470,26 @@ fn classify(
         let p = &ps[*i];
         let right = shard_for(ranges, f.hash);
         let there = probe.and_then(|k| existing.get(&k).cloned());
-        if let (None, Action::Move, Some(r), Some(k)) = (&there, otherwise, right, &f.key) {
-            if let Some((first, row)) = bound.get(&(r, k.to_string())) {
-                out.push(
-                    Action::Conflict,
-                    Some(p.shard),
-                    right,
-                    Some(p.label()),
-                    f.key.clone(),
-                    f.row.clone(),
-                    row.clone(),
-                    Some(format!(
-                        "a misplaced row with this key in shard {first} belongs in shard {r} too: only one of them can move there, most likely that one (whichever batch commits first); this one would stay as a conflict: decide which is right, then delete the other"
-                    )),
-                );
-                continue;
-            }
-            bound.insert((r, k.to_string()), (p.shard, f.row.clone()));
-        }
-        if let Some(e) = there {
+        let rival = match (&there, otherwise, right, &f.key) {
+            (None, Action::Move, Some(r), Some(k)) => match bound.get(&(r, k.to_string())) {
+                Some((first, row)) => Some((row.clone(), format!(
+                    "a misplaced row with this key in shard {first} belongs in shard {r} too: only one of them can move there, most likely that one (whichever batch commits first); this one would stay as a conflict: decide which is right, then delete the other"
+                ))),
+                None => {
+                    bound.insert((r, k.to_string()), (p.shard, f.row.clone()));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let conflict = match (there, rival) {
+            (Some(e), _) => Some((Some(e), format!(
+                "shard {} already has a row with this key: both versions are kept, this one where it is; decide which is right, then delete the other",
+                right.map(|r| r.to_string()).unwrap_or_else(|| "?".into())
+            ))),
+            (None, rival) => rival,
+        };
+        if let Some((other, detail)) = conflict {
             out.push(
                 Action::Conflict,
                 Some(p.shard),
@@ -496,11 +497,8 @@ fn classify(
                 Some(p.label()),
                 f.key.clone(),
                 f.row.clone(),
-                Some(e),
-                Some(format!(
-                    "shard {} already has a row with this key: both versions are kept, this one where it is; decide which is right, then delete the other",
-                    right.map(|r| r.to_string()).unwrap_or_else(|| "?".into())
-                )),
+                other,
+                Some(detail),
             );
             continue;
         }
