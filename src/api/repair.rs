@@ -123,15 +123,20 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
          '{}'),
        c.relkind = 'r'
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw WHERE rw.ev_class = c.oid AND rw.ev_type = '3'),
-       ARRAY(SELECT DISTINCT tg.tgname::text FROM pg_catalog.pg_trigger tg
-              WHERE (tg.tgrelid = c.oid OR tg.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(c.oid)))
-                AND NOT tg.tgisinternal AND tg.tgenabled IN ('O', 'A') AND (tg.tgtype & (4 | 8)) <> 0
-              ORDER BY 1)
+       tr.tables, tr.names
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = c.oid
   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
    AND a.attnum = substring(p.partkey FROM ':varattno ([0-9]+)')::int2
+  CROSS JOIN LATERAL (
+       SELECT coalesce(array_agg(format('%I.%I', tn.nspname, tc.relname) ORDER BY tc.oid <> c.oid, tc.relname, tg.tgname), '{}') AS tables,
+              coalesce(array_agg(tg.tgname::text ORDER BY tc.oid <> c.oid, tc.relname, tg.tgname), '{}') AS names
+         FROM pg_catalog.pg_trigger tg
+         JOIN pg_catalog.pg_class tc ON tc.oid = tg.tgrelid
+         JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
+        WHERE (tg.tgrelid = c.oid OR tg.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(c.oid)))
+          AND NOT tg.tgisinternal AND tg.tgenabled IN ('O', 'A') AND (tg.tgtype & (4 | 8)) <> 0) tr
  WHERE c.oid = $1"#;
     Spi::connect(|client| {
         let rows = client
@@ -169,8 +174,15 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
             // not partitioned, no INSERT rule (triggers: below)
             keeps_every_row: crate::rows::col::<bool>(&r, 7, "the repair's catalog rows"),
             // INSERT | DELETE (tgtype bits 4, 8), enabled where sessions run (origin, always)
+            // (the table it is on, its name): a trigger of a partition is the partition's
             triggers: crate::rows::opt::<Vec<String>>(&r, 8, "the repair's catalog rows")
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into_iter()
+                .zip(
+                    crate::rows::opt::<Vec<String>>(&r, 9, "the repair's catalog rows")
+                        .unwrap_or_default(),
+                )
+                .collect(),
         }
     })
 }

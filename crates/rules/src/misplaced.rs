@@ -78,8 +78,9 @@ pub struct Target {
     /// Only then may a batch move its rows with [`fast_move_command`].
     pub keeps_every_row: bool,
     /// The enabled triggers that fire on an INSERT or a DELETE of the table or one of its
-    /// partitions (row or statement level, not Citus's or PostgreSQL's own).
-    pub triggers: Vec<String>,
+    /// partitions (row or statement level, not Citus's or PostgreSQL's own): (the table it is
+    /// on, quoted and qualified; its name).
+    pub triggers: Vec<(String, String)>,
 }
 
 impl Target {
@@ -98,23 +99,21 @@ impl Target {
     /// INSERT that keeps every row.
     pub fn unmovable(&self) -> Option<Refusal> {
         if !self.triggers.is_empty() {
-            let disable: Vec<String> = self
-                .triggers
-                .iter()
-                .map(|tg| {
-                    format!(
-                        "ALTER TABLE {} DISABLE TRIGGER {};",
-                        self.shell,
-                        crate::distribution::quote_ident(tg)
-                    )
-                })
-                .collect();
+            // Citus lets trigger DDL reach a distributed table's shards only with this set
+            let mut disable = vec!["SET citus.enable_unsafe_triggers = on;".to_string()];
+            disable.extend(self.triggers.iter().map(|(table, tg)| {
+                format!(
+                    "ALTER TABLE {table} DISABLE TRIGGER {};",
+                    crate::distribution::quote_ident(tg)
+                )
+            }));
+            let names: Vec<&str> = self.triggers.iter().map(|(_, tg)| tg.as_str()).collect();
             return Some(Refusal {
                 sqlstate: "0A000",
                 message: format!(
                     "cannot move the misplaced rows of {}: triggers fire on its inserts or deletes: {}",
                     self.name,
-                    self.triggers.join(", ")
+                    names.join(", ")
                 ),
                 detail: "A move deletes each row from the wrong shard and inserts it through the table: the triggers would fire for rows that only change place, and one that changes a row or keeps it back would leave it in both shards.".into(),
                 hint: format!(

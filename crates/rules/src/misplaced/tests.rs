@@ -172,7 +172,10 @@ fn identity_and_keyless_tables() {
         "the careful statement moves it"
     );
     // a trigger on inserts or deletes: refused, keyed or not, with the statements to disable it
-    keyed.triggers = vec!["lower_code".into(), "No Delete".into()];
+    keyed.triggers = vec![
+        ("public.orders".into(), "lower_code".into()),
+        ("public.orders_2026".into(), "No Delete".into()),
+    ];
     let r = keyed.unmovable().expect("refused");
     assert_eq!(r.sqlstate, "0A000");
     assert!(
@@ -183,7 +186,7 @@ fn identity_and_keyless_tables() {
     );
     assert!(
         r.hint.contains(
-            "ALTER TABLE public.orders DISABLE TRIGGER lower_code; ALTER TABLE public.orders DISABLE TRIGGER \"No Delete\";"
+            "(SET citus.enable_unsafe_triggers = on; ALTER TABLE public.orders DISABLE TRIGGER lower_code; ALTER TABLE public.orders_2026 DISABLE TRIGGER \"No Delete\";)"
         ),
         "{}",
         r.hint
