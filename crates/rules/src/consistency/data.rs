@@ -49,6 +49,27 @@ fn condition(t: &ScanTable, s: &ScanShard) -> String {
     }
 }
 
+/// The same rows as [`condition`], for the scan of every row: a range of 2^k hash values that
+/// starts at a multiple of 2^k (every shard of a table with a power-of-two shard count, Citus's
+/// default 32 among them) is the hashes whose top bits are the same, so the hash is computed once
+/// per row (`h >> k <> lo >> k`) rather than twice (measured on 500,000 rows: 51 ms against 58,
+/// `count(*)` 38). Other ranges are [`condition`].
+fn scan_condition(t: &ScanTable, s: &ScanShard) -> String {
+    let (lo, hi) = s.range;
+    let width = i64::from(hi) - i64::from(lo) + 1;
+    let aligned = lo > i32::MIN
+        && hi < i32::MAX
+        && width > 1
+        && (width & (width - 1)) == 0
+        && i64::from(lo) % width == 0;
+    if aligned {
+        let k = width.trailing_zeros();
+        format!("({}(x.{}) >> {k}) <> {}", t.hash, t.column, lo >> k)
+    } else {
+        condition(t, s)
+    }
+}
+
 fn source(t: &ScanTable, s: &ScanShard, limit: Option<i64>) -> String {
     match limit {
         None => format!("{} x", s.relation),
@@ -58,6 +79,10 @@ fn source(t: &ScanTable, s: &ScanShard, limit: Option<i64>) -> String {
 
 /// One command: counts, per shard, the rows outside its range (nothing else per row: the scan
 /// costs a hash and a comparison more than `count(*)`). Its answer is `[[shard, misplaced], ...]`.
+/// A command over several shards runs in one backend: `set_config` is parallel unsafe, so the
+/// planner makes no parallel plan (a Parallel Append of 512 small shards took 193 ms against
+/// 49 ms in one backend, each parallel worker opening every shard again); one shard alone may
+/// still get parallel workers, as Citus's own `count(*)` does.
 pub fn count_command(tables: &[ScanTable], shards: &[&ScanShard], limit: Option<i64>) -> String {
     let parts: Vec<String> = shards
         .iter()
@@ -67,12 +92,17 @@ pub fn count_command(tables: &[ScanTable], shards: &[&ScanShard], limit: Option<
                 "SELECT {}::int8 AS shard, count(*) AS misplaced FROM {} WHERE {}",
                 s.shard,
                 source(t, s, limit),
-                condition(t, s)
+                scan_condition(t, s)
             )
         })
         .collect();
+    let serial = if shards.len() > 1 {
+        "\nWHERE pg_catalog.set_config('max_parallel_workers_per_gather', '0', true) = '0'"
+    } else {
+        ""
+    };
     format!(
-        "SELECT coalesce(json_agg(json_build_array(r.shard, r.misplaced)), '[]')::text FROM (\n{}\n) r",
+        "SELECT coalesce(json_agg(json_build_array(r.shard, r.misplaced)), '[]')::text FROM (\n{}\n) r{serial}",
         parts.join("\nUNION ALL\n")
     )
 }
@@ -243,6 +273,81 @@ mod tests {
             condition(&t, &range(-4, 5)),
             format!("NOT ({h} BETWEEN -4 AND 5)")
         );
+    }
+
+    #[test]
+    fn an_aligned_power_of_two_range_hashes_once_and_means_the_same_rows() {
+        let t = table();
+        let shard_of = |lo, hi| ScanShard {
+            range: (lo, hi),
+            ..shard(1)
+        };
+        // 32 shards, Citus's default: shard 12 of 32
+        let s = shard_of(-536_870_912, -402_653_185);
+        assert_eq!(
+            scan_condition(&t, &s),
+            "(pg_catalog.hashint8(x.\"user\") >> 27) <> -4"
+        );
+        // 24 shards (not a power of two), a split shard, the first and the last shard: as before
+        for (lo, hi) in [
+            (-1_968_526_678, -1_789_569_707),
+            (-4, 5),
+            (0, 7),
+            (i32::MIN, -1),
+            (0, i32::MAX),
+            (i32::MIN, i32::MAX),
+        ] {
+            let s = shard_of(lo, hi);
+            if (lo, hi) == (0, 7) {
+                assert_eq!(
+                    scan_condition(&t, &s),
+                    "(pg_catalog.hashint8(x.\"user\") >> 3) <> 0"
+                );
+            } else {
+                assert_eq!(scan_condition(&t, &s), condition(&t, &s), "{lo} {hi}");
+            }
+        }
+        // what PostgreSQL's int4 >> does (arithmetic shift) picks exactly the range
+        for count in [2_i64, 4, 8, 32, 1024, 65_536] {
+            let width = (1_i64 << 32) / count;
+            for i in 1..count - 1 {
+                let lo = (i64::from(i32::MIN) + i * width) as i32;
+                let hi = (i64::from(lo) + width - 1) as i32;
+                let s = shard_of(lo, hi);
+                let c = scan_condition(&t, &s);
+                let k: u32 = c
+                    .split(">> ")
+                    .nth(1)
+                    .unwrap()
+                    .split(')')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let m: i32 = c.rsplit("<> ").next().unwrap().parse().unwrap();
+                for h in [
+                    lo,
+                    lo + 1,
+                    hi - 1,
+                    hi,
+                    lo.wrapping_sub(1),
+                    hi.wrapping_add(1),
+                    i32::MIN,
+                    i32::MAX,
+                    0,
+                ] {
+                    assert_eq!((h >> k) != m, !(lo..=hi).contains(&h), "{count} {i} {h}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_command_over_several_shards_is_planned_without_parallel_workers() {
+        let (a, b) = (shard(1), shard(2));
+        let unsafe_call = "set_config('max_parallel_workers_per_gather', '0', true)";
+        assert!(count_command(&[table()], &[&a, &b], None).contains(unsafe_call));
+        assert!(!count_command(&[table()], &[&a], None).contains(unsafe_call));
     }
 
     #[test]
