@@ -123,6 +123,7 @@ fn sampled_loads(cluster: &Cluster, groups: &BTreeMap<i32, Group>, n: i32) -> Lo
                         shard: sh.id,
                         relation: f.quoted,
                         column: column.clone(),
+                        bytes: f.bytes.unwrap_or(0),
                     },
                     group,
                 ));
@@ -153,9 +154,9 @@ fn run_samples(
     let keys: Vec<GroupId> = node_of.keys().copied().collect();
     let items: Vec<Item> = work
         .iter()
-        .map(|(g, _, _)| Item {
+        .map(|(g, s, _)| Item {
             node: keys.iter().position(|k| k == g).unwrap_or(0),
-            bytes: 0,
+            bytes: s.bytes,
         })
         .collect();
     let plan = fanout::plan(

@@ -26,6 +26,23 @@ pub fn run(jobs: &[Job]) -> Vec<NodeAnswer<String>> {
     let names: Vec<String> = jobs.iter().map(|j| j.node.name.clone()).collect();
     let ports: Vec<i32> = jobs.iter().map(|j| j.node.port).collect();
     let commands: Vec<String> = jobs.iter().map(|j| j.command.clone()).collect();
+    // master_run_on_worker looks for answers every citus.remote_task_check_interval (10 ms by
+    // default), sleeping in between: 5 ms lost on average per round trip. 2 ms while it runs.
+    // SAFETY: a GUC set at a new nesting level, popped below or by the transaction's abort.
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"citus.remote_task_check_interval".as_ptr(),
+            c"2".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            pg_sys::DEBUG1 as i32,
+            false,
+        );
+        level
+    };
     let answers = rows::all(
         RUN,
         &[names.into(), ports.into(), commands.into()],
@@ -40,6 +57,8 @@ pub fn run(jobs: &[Job]) -> Vec<NodeAnswer<String>> {
             }
         },
     );
+    // SAFETY: pops the nesting level pushed above.
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
     if answers.len() != jobs.len() {
         error!(
             "citus_sidecar: master_run_on_worker answered {} of {} commands",

@@ -16,6 +16,13 @@ pub struct Limits {
     /// Bytes after which the work is cut into another round (for progress), up to `max_rounds`.
     pub round_bytes: i64,
     pub max_rounds: usize,
+    /// Work a command should have before a node gets another one at once: each command is a
+    /// new connection (Citus's master_run_on_worker opens one per command) whose backend starts
+    /// with empty caches. Measured on 512 shards of 30 kB on a node: 2 commands 265 ms, 16
+    /// commands 431 ms.
+    pub command_bytes: i64,
+    /// What opening, planning and ending the scan of one shard costs, as bytes read.
+    pub item_bytes: i64,
 }
 
 impl Default for Limits {
@@ -25,6 +32,8 @@ impl Default for Limits {
             per_command: 256,
             round_bytes: 1 << 30,
             max_rounds: 10,
+            command_bytes: 32 << 20,
+            item_bytes: 64 << 10,
         }
     }
 }
@@ -57,10 +66,20 @@ pub fn plan(items: &[Item], limits: Limits) -> Vec<Vec<Command>> {
     }
     let mut per_node: Vec<Vec<Command>> = Vec::new();
     for (node, mut ids) in by_node {
+        let work: i64 = ids
+            .iter()
+            .map(|i| {
+                items[*i]
+                    .bytes
+                    .max(0)
+                    .saturating_add(limits.item_bytes.max(0))
+            })
+            .fold(0, i64::saturating_add);
+        let worth = (work / limits.command_bytes.max(1)) as usize + 1;
         let chunks = ids
             .len()
             .div_ceil(per_command)
-            .max(ids.len().min(parallel * wanted_rounds))
+            .max(ids.len().min(parallel * wanted_rounds).min(worth))
             .max(1);
         // largest first into the lightest chunk that has room
         ids.sort_by_key(|i| std::cmp::Reverse(items[*i].bytes));
@@ -113,12 +132,39 @@ mod tests {
 
     #[test]
     fn small_work_is_one_round_of_parallel_commands() {
-        let it = items(&[(0, 10), (0, 10), (1, 10), (0, 10), (1, 10), (0, 10)]);
+        let mb = 32 << 20;
+        let it = items(&[(0, mb), (0, mb), (1, mb), (0, mb), (1, mb), (0, mb)]);
         let p = plan(&it, Limits::default());
         assert_eq!(p.len(), 1);
         // node 0 has 4 shards: four commands of one; node 1 two commands of one
         assert_eq!(p[0].iter().filter(|c| c.node == 0).count(), 4);
         assert_eq!(p[0].iter().filter(|c| c.node == 1).count(), 2);
+    }
+
+    #[test]
+    fn a_node_gets_another_command_only_for_work_worth_a_connection() {
+        // 512 shards of 30 kB: 47 MB of work with what each shard costs besides its bytes
+        let it: Vec<Item> = (0..512)
+            .map(|_| Item {
+                node: 0,
+                bytes: 30_000,
+            })
+            .collect();
+        let p = plan(
+            &it,
+            Limits {
+                parallel: 16,
+                ..Limits::default()
+            },
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].len(), 2);
+        // a few shards of nothing: one command
+        let p = plan(&items(&[(0, 0), (0, 0), (0, 0)]), Limits::default());
+        assert_eq!(p[0].len(), 1);
+        // 4 shards of 29 MB: one command each
+        let p = plan(&items(&[(0, 29 << 20); 4]), Limits::default());
+        assert_eq!(p[0].len(), 4);
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct SampleShard {
     pub shard: i64,
     pub relation: String,
     pub column: String,
+    /// The relation's size as the node listed it (what a command's share of the work is cut by).
+    pub bytes: i64,
 }
 
 /// One command: per shard, the `n` most frequent distribution values among its first `rows`
@@ -189,6 +191,7 @@ mod tests {
             shard: 7,
             relation: "public.\"order_7\"".into(),
             column: "\"user\"".into(),
+            bytes: 8192,
         };
         let c = sample_command(&[&s], 3, 100000);
         assert!(c.contains("SELECT x.\"user\"::text AS v"), "{c}");
