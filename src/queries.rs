@@ -20,14 +20,9 @@ pub const TABLE_STATES: &str = include_str!("queries/table_states.sql");
 pub const PREPARED_XACTS: &str = include_str!("queries/prepared_xacts.sql");
 pub const TENANT_STATS: &str = include_str!("queries/tenant_stats.sql");
 
-/// `template` with each `{name}` replaced by its value (already a SQL literal or keyword).
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (name, value) in values {
-        out = out.replace(&format!("{{{name}}}"), value);
-    }
-    out
-}
+/// `template` without its comments, with each `{name}` replaced by its value (already a SQL
+/// literal or keyword): see sidecar_rules::template.
+pub use sidecar_rules::template::fill;
 
 /// A text[] literal of `items`.
 pub fn text_array(items: &[String]) -> String {

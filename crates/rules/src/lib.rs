@@ -27,6 +27,7 @@ pub mod record;
 pub mod script;
 pub mod snapshot;
 pub mod split;
+pub mod template;
 pub mod tenants;
 
 #[cfg(test)]

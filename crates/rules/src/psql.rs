@@ -110,6 +110,58 @@ pub fn blank_client_side(script: &str) -> (String, Vec<Blanked>) {
     (String::from_utf8(out).unwrap_or_default(), blanked)
 }
 
+/// `sql` without its comments (`--` to the end of the line, nested `/* */`), quoted strings,
+/// identifiers and dollar-quoted bodies left as they are. With `blank_quotes`, what is inside
+/// quotes becomes spaces too (for tests: what is left is the statement's code).
+pub fn strip_comments(sql: &str, blank_quotes: bool) -> String {
+    let b = sql.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let end = match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                // PostgreSQL's scanner ends it at a carriage return too
+                i = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .map_or(b.len(), |p| i + p);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = block_comment_end(b, i);
+                out.push(b' ');
+                continue;
+            }
+            b'\'' => {
+                let escapes =
+                    i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_ident(b[i - 2]));
+                quoted_end(b, i, b'\'', escapes)
+            }
+            b'"' => quoted_end(b, i, b'"', false),
+            b'$' if i == 0 || !is_ident(b[i - 1]) => match dollar_tag(b, i) {
+                Some(tag) => find(b, i + tag.len(), tag)
+                    .map(|e| e + tag.len())
+                    .unwrap_or(b.len()),
+                None => i + 1,
+            },
+            _ => i + 1,
+        };
+        if blank_quotes && end > i + 1 {
+            out.push(b[i]);
+            out.extend(
+                b[i + 1..end - 1]
+                    .iter()
+                    .map(|c| if *c == b'\n' { b'\n' } else { b' ' }),
+            );
+            out.push(b[end - 1]);
+        } else {
+            out.extend_from_slice(&b[i..end]);
+        }
+        i = end;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
