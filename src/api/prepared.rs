@@ -9,6 +9,7 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use serde::Deserialize;
+use sidecar_rules::consistency::issue::in_comment;
 use sidecar_rules::consistency::{NodeAnswer, NodeInfo};
 use sidecar_rules::prepared::{advise, parse_gid, Xact};
 
@@ -250,8 +251,9 @@ fn node_rows(n: &NodeInfo, p: Probe, s: &Setting) -> Vec<XactRow> {
                 node: label.clone(),
                 statement: a.statement.map(|st| {
                     format!(
-                        "-- on {label}, in database {}:\n{st}",
-                        db.clone().unwrap_or_default()
+                        "-- on {}, in database {}:\n{st}",
+                        in_comment(&label),
+                        in_comment(&db.clone().unwrap_or_default())
                     )
                 }),
                 database: db,

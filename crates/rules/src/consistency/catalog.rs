@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::check::{CheckId, Level};
 use super::evidence::Evidence;
-use super::issue::{hand_edit, insert_colocation, literal, Issue, Remedy};
+use super::issue::{hand_edit, in_comment, insert_colocation, literal, Issue, Remedy};
 use super::model::{GroupId, Index, NodeInfo, Quoting, ShardId, Snapshot, TableInfo};
 use super::repair::{placement_repairs, range_repair, ranges_valid, PlacementRepair, RangeRepair};
 
@@ -584,7 +584,7 @@ fn mismatch_remedy(cx: &Context, table: usize, reference: usize) -> Remedy {
         };
         return Remedy::Run(format!(
             "-- the ranges of {} are what is broken; restored, the tables line up again\n{}",
-            whose.name,
+            in_comment(&whose.name),
             hand_edit(
                 &format!("restore the shard ranges of {}", whose.name),
                 &r.statements()
@@ -619,8 +619,8 @@ fn mismatch_remedy(cx: &Context, table: usize, reference: usize) -> Remedy {
     }
     Remedy::Run(format!(
         "-- the shard ranges differ: Citus rewrites {} into {}'s layout (it copies the rows; an error leaves the table as it was)\nSELECT alter_distributed_table({}, colocate_with => {});",
-        t.name,
-        first.name,
+        in_comment(&t.name),
+        in_comment(&first.name),
         literal(&t.name),
         literal(&first.name)
     ))
@@ -636,7 +636,8 @@ fn move_in_line(cx: &Context, t: &TableInfo, first: &TableInfo) -> String {
         .collect();
     let mut out = vec![format!(
         "-- the same ranges on other nodes: take {} out of the group, move its shards next to {}'s, put it back",
-        t.name, first.name
+        in_comment(&t.name),
+        in_comment(&first.name)
     )];
     out.push(format!(
         "SELECT update_distributed_table_colocation({}, 'none');",

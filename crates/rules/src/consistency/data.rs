@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::check::{CheckId, Level};
-use super::issue::{on_node, shard_block, Issue, Remedy};
+use super::issue::{in_comment, on_node, shard_block, Issue, Remedy};
 use super::model::{NodeInfo, ShardId};
 
 /// A hash table as the scan needs it: identifiers quoted by PostgreSQL.
@@ -167,7 +167,7 @@ pub fn misplaced_rows(
         );
         Remedy::Run(format!(
             "-- moves the rows, on {}, into the shards their hash belongs to, in one transaction (a conflict with a row already there leaves everything as it was)\n{}",
-            node.label(),
+            in_comment(&node.label()),
             on_node(node, &shard_block(&body))
         ))
     } else {

@@ -33,10 +33,18 @@ impl Remedy {
 }
 
 fn comment(text: &str) -> String {
-    text.lines()
+    text.split(['\n', '\r'])
+        .filter(|l| !l.is_empty())
         .map(|l| format!("-- {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` (a table's or a node's name) as it may stand in a `--` comment of a remediation:
+/// PostgreSQL ends the comment at a newline or a carriage return, which a name may hold, and
+/// the rest of the name would run as SQL when the remediation is pasted.
+pub fn in_comment(text: &str) -> String {
+    text.replace('\n', "\\n").replace('\r', "\\r")
 }
 
 /// One row of the report.
@@ -158,6 +166,10 @@ mod tests {
         assert_eq!(r, "-- for a person: look at a\n-- and b");
         assert!(r.lines().all(|l| l.starts_with("-- ")));
         assert!(Remedy::Nothing("normal".into()).text().starts_with("-- "));
+        // a carriage return ends a comment in PostgreSQL, as a newline does
+        let r = Remedy::Person("look at a\rDROP TABLE b".into()).text();
+        assert_eq!(r, "-- for a person: look at a\n-- DROP TABLE b");
+        assert_eq!(in_comment("a\r\nb"), "a\\r\\nb");
     }
 
     #[test]

@@ -82,9 +82,13 @@ fn table(
 }
 
 fn healthy() -> Snapshot {
+    named("users", "orders")
+}
+
+fn named(users: &str, orders: &str) -> Snapshot {
     let mut placements = Vec::new();
-    let users = table("users", 8, 100, 1, &mut placements);
-    let orders = table("orders", 8, 200, 1, &mut placements);
+    let users = table(users, 8, 100, 1, &mut placements);
+    let orders = table(orders, 8, 200, 1, &mut placements);
     Snapshot {
         tables: vec![users, orders],
         placements,
@@ -734,6 +738,44 @@ proptest! {
         for f in report(&s, &l) {
             prop_assert!(!f.remedy.text().is_empty());
             prop_assert!(!destructive(&f), "{:?}", f);
+        }
+    }
+
+    /// A table or a node may be named with a newline or a carriage return, which ends a `--`
+    /// comment: whatever is broken, no remediation runs what a name holds.
+    #[test]
+    fn no_remedy_runs_what_a_name_holds(edits in prop::collection::vec((0usize..6, 0usize..16, -3i32..9), 1..6),
+                                        moves in prop::collection::vec((0usize..16, 0i32..3), 0..4),
+                                        cr in any::<bool>()) {
+        let end = if cr { "\r" } else { "\n" };
+        let (users, orders) = (format!("users{end}SELECT 'INJECTED'; --"), format!("orders{end}SELECT 'INJECTED' --"));
+        let clean = named(&users, &orders);
+        let mut s = clean.clone();
+        for n in &mut s.nodes {
+            n.name = format!("{}{end}SELECT 'INJECTED'; --", n.name);
+        }
+        for (kind, shard, v) in edits {
+            let (t, i) = (shard / 8, shard % 8);
+            let id = s.tables[t].shards[i].id;
+            match kind {
+                0 => s.tables[t].shards[i].max = Some(v.to_string()),
+                1 => s.tables[t].shards[i].min = Some("garbage".into()),
+                2 => s.placements.retain(|p| p.shard != id),
+                3 => if let Some(p) = s.placements.iter_mut().find(|p| p.shard == id) { p.group = v },
+                4 => if let Some(p) = s.placements.iter_mut().find(|p| p.shard == id) { p.state = 4 },
+                _ => { s.colocation.clear(); }
+            }
+        }
+        let mut l = listings_of(&clean);
+        for (shard, to) in moves {
+            let (t, i) = (shard / 8, shard % 8);
+            let name = clean.tables[t].shards[i].relname.clone();
+            let from = clean.placements.iter().find(|p| p.shard == clean.tables[t].shards[i].id).unwrap().group;
+            if from != to { move_relation(&mut l, &name, from, to); }
+        }
+        for f in report(&s, &l) {
+            let code = crate::psql::strip_comments(&f.remedy.text(), true);
+            prop_assert!(!code.contains("INJECTED"), "{}", f.remedy.text());
         }
     }
 }
