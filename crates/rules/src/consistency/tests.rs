@@ -693,6 +693,45 @@ fn found_relations_carry_their_sizes() {
     assert_eq!(ev.bytes(100, 1), Some(8192));
 }
 
+/// `clean` with `edits` made to its metadata (kind, shard of 16, value) and, in what the nodes
+/// list, shard relations moved (shard, to group); and those listings.
+fn broken(
+    clean: Snapshot,
+    edits: &[(usize, usize, i32)],
+    moves: &[(usize, i32)],
+) -> (Snapshot, BTreeMap<GroupId, NodeAnswer<NodeListing>>) {
+    let mut s = clean.clone();
+    for &(kind, shard, v) in edits {
+        let (t, i) = (shard / 8, shard % 8);
+        let id = s.tables[t].shards[i].id;
+        let placement = s.placements.iter_mut().find(|p| p.shard == id);
+        match (kind, placement) {
+            (0, _) => s.tables[t].shards[i].max = Some(v.to_string()),
+            (1, _) => s.tables[t].shards[i].min = Some("garbage".into()),
+            (2, _) => s.placements.retain(|p| p.shard != id),
+            (3, Some(p)) => p.group = v,
+            (4, Some(p)) => p.state = 4,
+            (3 | 4, None) => {}
+            _ => s.colocation.clear(),
+        }
+    }
+    let mut l = listings_of(&clean);
+    for &(shard, to) in moves {
+        let (t, i) = (shard / 8, shard % 8);
+        let sh = &clean.tables[t].shards[i];
+        let from = clean
+            .placements
+            .iter()
+            .find(|p| p.shard == sh.id)
+            .unwrap()
+            .group;
+        if from != to {
+            move_relation(&mut l, &sh.relname, from, to);
+        }
+    }
+    (s, l)
+}
+
 proptest! {
     /// Citus's own layout for any shard count is clean; dropping one shard always leaves exactly
     /// one range problem (a gap, or a missing bound at either end).
@@ -715,26 +754,7 @@ proptest! {
     #[test]
     fn no_remedy_destroys_data(edits in prop::collection::vec((0usize..6, 0usize..16, -3i32..9), 1..6),
                                moves in prop::collection::vec((0usize..16, 0i32..3), 0..4)) {
-        let mut s = healthy();
-        for (kind, shard, v) in edits {
-            let (t, i) = (shard / 8, shard % 8);
-            let id = s.tables[t].shards[i].id;
-            match kind {
-                0 => s.tables[t].shards[i].max = Some(v.to_string()),
-                1 => s.tables[t].shards[i].min = Some("garbage".into()),
-                2 => s.placements.retain(|p| p.shard != id),
-                3 => if let Some(p) = s.placements.iter_mut().find(|p| p.shard == id) { p.group = v },
-                4 => if let Some(p) = s.placements.iter_mut().find(|p| p.shard == id) { p.state = 4 },
-                _ => { s.colocation.clear(); }
-            }
-        }
-        let mut l = listings_of(&healthy());
-        for (shard, to) in moves {
-            let (t, i) = (shard / 8, shard % 8);
-            let name = healthy().tables[t].shards[i].relname.clone();
-            let from = healthy().placements.iter().find(|p| p.shard == healthy().tables[t].shards[i].id).unwrap().group;
-            if from != to { move_relation(&mut l, &name, from, to); }
-        }
+        let (s, l) = broken(healthy(), &edits, &moves);
         for f in report(&s, &l) {
             prop_assert!(!f.remedy.text().is_empty());
             prop_assert!(!destructive(&f), "{:?}", f);
@@ -749,30 +769,11 @@ proptest! {
                                         cr in any::<bool>()) {
         let end = if cr { "\r" } else { "\n" };
         let (users, orders) = (format!("users{end}SELECT 'INJECTED'; --"), format!("orders{end}SELECT 'INJECTED' --"));
-        let clean = named(&users, &orders);
-        let mut s = clean.clone();
-        for n in &mut s.nodes {
+        let mut clean = named(&users, &orders);
+        for n in &mut clean.nodes {
             n.name = format!("{}{end}SELECT 'INJECTED'; --", n.name);
         }
-        for (kind, shard, v) in edits {
-            let (t, i) = (shard / 8, shard % 8);
-            let id = s.tables[t].shards[i].id;
-            match kind {
-                0 => s.tables[t].shards[i].max = Some(v.to_string()),
-                1 => s.tables[t].shards[i].min = Some("garbage".into()),
-                2 => s.placements.retain(|p| p.shard != id),
-                3 => if let Some(p) = s.placements.iter_mut().find(|p| p.shard == id) { p.group = v },
-                4 => if let Some(p) = s.placements.iter_mut().find(|p| p.shard == id) { p.state = 4 },
-                _ => { s.colocation.clear(); }
-            }
-        }
-        let mut l = listings_of(&clean);
-        for (shard, to) in moves {
-            let (t, i) = (shard / 8, shard % 8);
-            let name = clean.tables[t].shards[i].relname.clone();
-            let from = clean.placements.iter().find(|p| p.shard == clean.tables[t].shards[i].id).unwrap().group;
-            if from != to { move_relation(&mut l, &name, from, to); }
-        }
+        let (s, l) = broken(clean, &edits, &moves);
         for f in report(&s, &l) {
             let code = crate::psql::strip_comments(&f.remedy.text(), true);
             prop_assert!(!code.contains("INJECTED"), "{}", f.remedy.text());
