@@ -233,6 +233,14 @@ SELECT create_distributed_table('ptv', 'k', shard_count => 4, colocate_with => '
 INSERT INTO ptv SELECT 'r' || g, g % 100 FROM generate_series(1, 100) g;
 SQL
     plant ptv_1 "SELECT 'x' || g, 5 FROM generate_series(1, 400) g WHERE NOT hashtext('x' || g) BETWEEN {lo} AND {hi} LIMIT 40"
+    # The data check reads the partition's shards, not the parent's again: one finding, once.
+    found="$(pq "$COORD_PORT" -d sidecar_cluster -At -c "SET client_min_messages = warning" -c \
+        "SELECT check_id || ' ' || table_name || ' ' || split_part(detail, ' ', 1) FROM citus_sidecar.shard_consistency_report(checks => '{data}') WHERE table_name LIKE 'ptv%'" 2>&1)"
+    if [ "$found" = "misplaced-rows ptv_1 40" ]; then
+        ok "$topology: misplaced rows of a partition are one finding, of the partition"
+    else
+        bad "$topology: misplaced rows of a partition: $found"
+    fi
     repaired ptv "40 moved, 0 other, 0 unread" "repair of a partitioned table distributed by a varchar column"
     pq "$COORD_PORT" -d sidecar_cluster -c "DROP TABLE ptv" >/dev/null
 

@@ -25,15 +25,17 @@ pub fn parallel_per_node() -> usize {
         .clamp(1, 16)
 }
 
-/// The tables the scan reads: hash tables with a distribution column, except `skip`.
+/// The tables the scan reads: hash tables with a distribution column, except `skip` and
+/// partitioned tables whose partitions are read.
 fn scan_tables(cluster: &Cluster, skip: &HashSet<usize>) -> BTreeMap<usize, ScanTable> {
     let q = PgQuote;
+    let parents = data::partitioned_parents(&cluster.snapshot.tables);
     cluster
         .snapshot
         .tables
         .iter()
         .enumerate()
-        .filter(|(i, t)| t.is_hash() && !skip.contains(i))
+        .filter(|(i, t)| t.is_hash() && !skip.contains(i) && !parents.contains(i))
         .filter_map(|(i, t)| {
             let column = t.column.as_ref()?;
             Some((

@@ -3,11 +3,13 @@
 //! (fanout.rs); only shards whose relation the node listing found are scanned, so a missing
 //! relation is reported as what it is, and the node's other shards are still scanned.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 
 use super::check::{CheckId, Level};
 use super::issue::{in_comment, on_node, shard_block, Issue, Remedy};
-use super::model::{NodeInfo, ShardId};
+use super::model::{NodeInfo, ShardId, TableInfo};
 
 /// A hash table as the scan needs it: identifiers quoted by PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,20 @@ pub struct ScanTable {
     /// The hash function Citus uses for the column's type, callable by this name on every
     /// node (a pg_catalog built-in such as pg_catalog.hashint8, or worker_hash).
     pub hash: String,
+}
+
+/// The tables not to scan because their partitions are scanned: a partitioned table's shard
+/// holds no rows of its own, and reading it reads its partitions' shards again (the rows were
+/// counted, and reported, twice). A partitioned table whose partitions are not in `tables` (a
+/// report on it alone) is scanned, partitions and all.
+pub fn partitioned_parents(tables: &[TableInfo]) -> HashSet<usize> {
+    let parents: HashSet<&str> = tables.iter().filter_map(|t| t.parent.as_deref()).collect();
+    tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| parents.contains(t.name.as_str()))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// One shard relation to scan, on one node.

@@ -568,6 +568,19 @@ fn reference_tables_and_partitions() {
     );
 }
 
+#[test]
+fn the_data_check_reads_partitions_not_their_parent_again() {
+    let mut s = healthy();
+    assert!(super::data::partitioned_parents(&s.tables).is_empty());
+    let mut p = s.tables[1].clone();
+    p.name = "orders_2026".into();
+    p.parent = Some("orders".into());
+    s.tables.push(p);
+    // orders (1) is read through its partition; a report on orders alone reads orders
+    assert_eq!(super::data::partitioned_parents(&s.tables), [1].into());
+    assert!(super::data::partitioned_parents(&s.tables[..2]).is_empty());
+}
+
 fn worker_rows(s: &Snapshot, t: usize) -> TableRows {
     let tb = &s.tables[t];
     let ids: Vec<i64> = tb.shards.iter().map(|x| x.id).collect();
