@@ -51,6 +51,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::consistency::issue::dollar_quoted;
 use serde_json::Value;
 
 /// The table as the commands need it. Quoted names come from PostgreSQL's quote_ident.
@@ -154,22 +155,6 @@ impl Placement {
     }
 }
 
-/// A string as a dollar-quoted SQL literal whose tag does not occur in it.
-pub fn dollar_quote(s: &str) -> String {
-    let mut n = 0;
-    loop {
-        let tag = if n == 0 {
-            "$sc$".to_string()
-        } else {
-            format!("$sc{n}$")
-        };
-        if !s.contains(&tag) {
-            return format!("{tag}{s}{tag}");
-        }
-        n += 1;
-    }
-}
-
 fn hashed(t: &Target, alias: &str) -> String {
     format!("{}({alias}.{})", t.hash, t.column)
 }
@@ -194,7 +179,7 @@ fn key_json(t: &Target, alias: &str) -> String {
         .map(|(name, quoted)| {
             format!(
                 "{}, {alias}.{quoted}",
-                crate::distribution::quote_literal(name)
+                crate::consistency::issue::literal(name)
             )
         })
         .collect();
@@ -286,7 +271,7 @@ pub fn lookup_query(t: &Target, p: &Placement, probes: &[Value]) -> String {
         .collect();
     format!(
         "(SELECT coalesce(jsonb_agg(jsonb_build_array(p.i - 1, to_jsonb(r))), '[]') FROM jsonb_array_elements({}::jsonb) WITH ORDINALITY AS p(j, i) CROSS JOIN LATERAL jsonb_populate_record(NULL::{}, p.j) AS k JOIN {} r ON {})",
-        dollar_quote(&probes),
+        dollar_quoted("sc", &probes),
         p.relation,
         p.relation,
         on.join(" AND ")

@@ -4,7 +4,7 @@
 //! while recovery is enabled: COMMIT PREPARED when the initiator holds a commit record in
 //! pg_dist_transaction, ROLLBACK PREPARED otherwise.
 
-use crate::distribution::quote_literal;
+use crate::consistency::issue::literal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CitusGid {
@@ -60,7 +60,7 @@ pub fn advise(x: &Xact) -> Advice {
             action: "ask the application",
             statement: Some(format!(
                 "-- prepared by an application, not by Citus: end it the way that application decides.\n-- If nobody owns it any more:\nROLLBACK PREPARED {};",
-                quote_literal(&x.gid)
+                literal(&x.gid)
             )),
         };
     };
@@ -69,7 +69,7 @@ pub fn advise(x: &Xact) -> Advice {
     let statement = Some(format!(
         "{} PREPARED {};",
         if commit { "COMMIT" } else { "ROLLBACK" },
-        quote_literal(&x.gid)
+        literal(&x.gid)
     ));
     let mut blockers = Vec::new();
     if !x.initiator_exists {
@@ -107,7 +107,7 @@ pub fn advise(x: &Xact) -> Advice {
             action: "rollback",
             statement: Some(format!(
                 "-- unverified: the initiator's commit records are gone with it. If the same transaction committed\n-- on other nodes (their tables show its writes), run COMMIT PREPARED instead.\nROLLBACK PREPARED {};",
-                quote_literal(&x.gid)
+                literal(&x.gid)
             )),
         }
     } else {

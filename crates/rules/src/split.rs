@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::distribution::quote_literal;
+use crate::consistency::issue::literal;
 
 /// One hash-distributed table, as the split check needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl Split {
             s.push_str(&format!(
                 " The fix rewrites {moving} with {} shards (alter_distributed_table copies the data; run it in a quiet period). If the separation is deliberate, declare it: SELECT citus_sidecar.declare_separate({}, 'why');",
                 self.target_shards,
-                quote_literal(&self.moving_tables[0])
+                literal(&self.moving_tables[0])
             ));
         }
         s
@@ -191,7 +191,7 @@ impl Split {
 
     /// The statements that colocate the moving group with the target, runnable as written.
     pub fn remediation(&self) -> String {
-        let target = quote_literal(&self.target_table);
+        let target = literal(&self.target_table);
         if self.metadata_only {
             return self
                 .moving_tables
@@ -199,7 +199,7 @@ impl Split {
                 .map(|t| {
                     format!(
                         "SELECT update_distributed_table_colocation({}, colocate_with => {target});",
-                        quote_literal(t)
+                        literal(t)
                     )
                 })
                 .collect::<Vec<_>>()
@@ -212,7 +212,7 @@ impl Split {
         };
         format!(
             "SELECT alter_distributed_table({}, shard_count => {}, colocate_with => {target}{cascade});",
-            quote_literal(&self.moving_tables[0]),
+            literal(&self.moving_tables[0]),
             self.target_shards
         )
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::distribution::quote_literal;
+use crate::consistency::issue::literal;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantLoad {
@@ -50,15 +50,15 @@ pub fn recommendation(
     if share <= threshold {
         return None;
     }
-    let t = quote_literal(&l.table);
-    let v = quote_literal(&l.tenant);
+    let t = literal(&l.table);
+    let v = literal(&l.tenant);
     let mut s = format!("SELECT isolate_tenant_to_new_shard({t}, {v}, 'CASCADE');");
     if let (Some((from, from_port)), Some((to, to_port))) = (&l.node, target) {
         if (from, from_port) != (to, to_port) {
             s.push_str(&format!(
                 "\nSELECT citus_move_shard_placement(get_shard_id_for_distribution_column({t}, {v}), {}, {from_port}, {}, {to_port});",
-                quote_literal(from),
-                quote_literal(to)
+                literal(from),
+                literal(to)
             ));
         }
     }
@@ -169,6 +169,11 @@ mod tests {
         assert!(r.starts_with("SELECT isolate_tenant_to_new_shard('orders', '42', 'CASCADE');"));
         assert!(r.contains("citus_move_shard_placement(get_shard_id_for_distribution_column('orders', '42'), 'w1', 5432, 'w2', 5433);"));
         assert!(recommendation(&loads[1], 4.0, 5.0, None).is_none());
+        // a tenant value with a backslash: E'' reads the same whatever standard_conforming_strings
+        // is (with it off, '\'' ended a plain literal and the rest ran when pasted)
+        let evil = load("v\\'); CREATE TABLE pwned(); --", 90.0);
+        let r = recommendation(&evil, 90.0, 5.0, None).unwrap();
+        assert!(r.contains("E'v\\\\''); CREATE TABLE pwned(); --'"), "{r}");
         assert_eq!(shares(&[]), Vec::<f64>::new());
         assert_eq!(shares(&[load("x", 0.0)]), vec![0.0]);
     }

@@ -135,25 +135,33 @@ pub fn insert_colocation(id: i64, select: &str) -> String {
 /// `command` run on `node` from the coordinator, through Citus (one statement; its result and
 /// any error come back as the row).
 pub fn on_node(node: &NodeInfo, command: &str) -> String {
-    let mut tag = "$cmd$".to_string();
-    let mut n = 0;
-    while command.contains(&tag) {
-        n += 1;
-        tag = format!("$cmd{n}$");
-    }
     format!(
-        "SELECT success, result FROM master_run_on_worker(ARRAY[{}], ARRAY[{}], ARRAY[{tag}{command}{tag}], false);",
+        "SELECT success, result FROM master_run_on_worker(ARRAY[{}], ARRAY[{}], ARRAY[{}], false);",
         literal(&node.name),
-        node.port
+        node.port,
+        dollar_quoted("cmd", command)
     )
+}
+
+/// `body` dollar-quoted with the tag `$name$`, or `$name1$`, `$name2$`, ... where the body
+/// holds it (a table or a column may be named `x$cmd$y`).
+pub fn dollar_quoted(name: &str, body: &str) -> String {
+    let mut tag = format!("${name}$");
+    let mut n = 0;
+    while body.contains(&tag) {
+        n += 1;
+        tag = format!("${name}{n}$");
+    }
+    format!("{tag}{body}{tag}")
 }
 
 /// A PL/pgSQL block for [`on_node`]: one statement that runs `body` with Citus's guard for
 /// direct changes to shards lifted for this transaction only.
 pub fn shard_block(body: &str) -> String {
-    format!(
-        "DO $blk$ BEGIN PERFORM pg_catalog.set_config('citus.enable_manual_changes_to_shards', 'on', true); {body} END $blk$"
-    )
+    let block = format!(
+        " BEGIN PERFORM pg_catalog.set_config('citus.enable_manual_changes_to_shards', 'on', true); {body} END "
+    );
+    format!("DO {}", dollar_quoted("blk", &block))
 }
 
 #[cfg(test)]
@@ -176,6 +184,18 @@ mod tests {
     fn literals_and_node_commands_quote_what_they_carry() {
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal("a\\b"), "E'a\\\\b'");
+        // one literal, whatever it holds (E'' strings read backslashes as escapes, as plain ones
+        // do with standard_conforming_strings off)
+        for s in ["h\\'');CREATE TABLE p();--", "a'\n\\", "\\", "'", "$$"] {
+            let code = crate::psql::strip_comments(&literal(s), true);
+            let body = code.strip_prefix('E').unwrap_or(&code);
+            assert!(
+                body.starts_with('\'') && body.ends_with('\''),
+                "{s}: {code}"
+            );
+            assert_eq!(body.matches('\'').count(), 2, "{s}: {code}");
+            assert!(body.trim_matches('\'').trim().is_empty(), "{s}: {code}");
+        }
         let n = NodeInfo {
             id: 2,
             group: 1,
@@ -194,5 +214,13 @@ mod tests {
         let e = hand_edit("x", &["UPDATE t SET a = 1;".into()]);
         assert!(e.starts_with("BEGIN;\nSELECT citus_sidecar.allow_once('metadata-hand-edit', 'shard_consistency_report: x');"));
         assert!(e.ends_with("UPDATE t SET a = 1;\nCOMMIT;"));
+        // a name holding a tag: the next tag
+        assert_eq!(dollar_quoted("sc", "a$sc$b"), "$sc1$a$sc$b$sc1$");
+        assert_eq!(dollar_quoted("sc", "$sc$$sc1$"), "$sc2$$sc$$sc1$$sc2$");
+        let b = shard_block("DELETE FROM public.\"t$blk$x\"_1 x;");
+        assert!(
+            b.starts_with("DO $blk1$ BEGIN") && b.ends_with(" END $blk1$"),
+            "{b}"
+        );
     }
 }

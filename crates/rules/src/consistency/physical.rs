@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::check::{CheckId, Level};
 use super::evidence::Evidence;
-use super::issue::{hand_edit, in_comment, literal, on_node, Issue, Remedy};
+use super::issue::{dollar_quoted, hand_edit, in_comment, literal, on_node, Issue, Remedy};
 use super::model::{GroupId, Index, NodeInfo, Quoting, ShardId};
 use super::repair::PlacementRepair;
 
@@ -260,6 +260,6 @@ pub fn quarantine(node: &NodeInfo, relation: &str) -> Remedy {
     Remedy::Run(format!(
         "-- renames it on {} to <name>{ORPHAN_SUFFIX}, rows and all; drop it once you know nothing in it is needed\n{}",
         in_comment(&node.label()),
-        on_node(node, &format!("DO $blk$ {body} $blk$"))
+        on_node(node, &format!("DO {}", dollar_quoted("blk", &format!(" {body} "))))
     ))
 }

@@ -6,6 +6,7 @@
 //! draws no blocking finding and no shard-count finding. A suggestion that would not pass is
 //! not made. (Tested from the outside, through the SQL text, in `fixes_tests.rs`.)
 
+use crate::consistency::issue::literal;
 use crate::facts::*;
 use crate::finding::{Finding, RuleId, Severity};
 use crate::MAX_SHARD_COUNT;
@@ -298,11 +299,6 @@ pub fn unchecked_call(function: &str, why: &str) -> Finding {
     .hint(format!(
         "Call {function} directly (SELECT, PERFORM, EXECUTE or a prepared statement all work), or from a PL/pgSQL function instead of a SQL-language one."
     ))
-}
-
-/// A SQL string literal.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// The group Citus would put a new table in with `colocate_with => 'default'`
@@ -812,14 +808,14 @@ fn tiny_fix(call: &DistCall, col: &ColumnFacts, ctx: &Ctx) -> Option<String> {
         return Some(match call {
             DistCall::AlterDistributedTable { .. } => format!(
                 "SELECT alter_distributed_table({}, distribution_column => {});",
-                quote_literal(&t.name),
-                quote_literal(pk)
+                literal(&t.name),
+                literal(pk)
             ),
             _ => format!(
                 "SELECT {}({}, {});",
                 call.function_name(),
-                quote_literal(&t.name),
-                quote_literal(pk)
+                literal(&t.name),
+                literal(pk)
             ),
         });
     };
@@ -868,11 +864,11 @@ fn tiny_fix(call: &DistCall, col: &ColumnFacts, ctx: &Ctx) -> Option<String> {
 /// A distribution call as SQL, arguments left at their defaults left out:
 /// `SELECT create_distributed_table('orders', 'user_id', colocate_with => 'users');`.
 pub fn render_call(call: &DistCall) -> String {
-    let mut args = vec![quote_literal(&call.table().name)];
+    let mut args = vec![literal(&call.table().name)];
     let cw = |c: &ColocateWith| match c {
         ColocateWith::Default => "'default'".to_string(),
         ColocateWith::None => "'none'".to_string(),
-        ColocateWith::Table(t) => quote_literal(t),
+        ColocateWith::Table(t) => literal(t),
     };
     match call {
         DistCall::CreateDistributedTable {
@@ -885,12 +881,12 @@ pub fn render_call(call: &DistCall) -> String {
             args.push(
                 distribution_column
                     .as_deref()
-                    .map_or("NULL".to_string(), quote_literal),
+                    .map_or("NULL".to_string(), literal),
             );
             if distribution_type != "hash" {
                 args.push(format!(
                     "distribution_type => {}",
-                    quote_literal(distribution_type)
+                    literal(distribution_type)
                 ));
             }
             if *colocate_with != ColocateWith::Default {
@@ -908,7 +904,7 @@ pub fn render_call(call: &DistCall) -> String {
             ..
         } => {
             if let Some(c) = distribution_column {
-                args.push(format!("distribution_column => {}", quote_literal(c)));
+                args.push(format!("distribution_column => {}", literal(c)));
             }
             if let Some(n) = shard_count {
                 args.push(format!("shard_count => {n}"));

@@ -389,7 +389,7 @@ fn an_unchecked_call_says_why_and_what_to_do() {
 
 #[test]
 fn quoting() {
-    assert_eq!(quote_literal("o'brien"), "'o''brien'");
+    assert_eq!(literal("o'brien"), "'o''brien'");
     assert_eq!(quote_ident("user_id"), "user_id");
     assert_eq!(quote_ident("Flag"), "\"Flag\"");
     assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");

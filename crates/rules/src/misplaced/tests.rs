@@ -235,13 +235,6 @@ fn scans_and_lookups_ask_each_node_once() {
 }
 
 #[test]
-fn dollar_quotes_never_end_early() {
-    assert_eq!(dollar_quote("abc"), "$sc$abc$sc$");
-    assert_eq!(dollar_quote("a$sc$b"), "$sc1$a$sc$b$sc1$");
-    assert_eq!(dollar_quote("$sc$$sc1$"), "$sc2$$sc$$sc1$$sc2$");
-}
-
-#[test]
 fn answers_are_read_strictly() {
     let scan = parse_scan(
         r#"{"102008": [[5, "(0,1)", {"user_id": 1}, {"user_id": 1, "x": null}]], "102010": [[7, "(4,2)", {"user_id": 3}, null]]}"#,
