@@ -6,12 +6,30 @@
 use crate::psql::strip_comments;
 
 /// `template` without its comments, with each `{name}` replaced by its value (a SQL literal or
-/// keyword, quoted by the caller).
+/// keyword, quoted by the caller), in one pass: a value is never read again for placeholders
+/// (a table named `x{nodes}` stays so inside its literal).
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = strip_comments(template, false);
-    for (name, value) in values {
-        out = out.replace(&format!("{{{name}}}"), value);
+    let text = strip_comments(template, false);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let hit = values.iter().find(|(name, _)| {
+            rest[1..].starts_with(name) && rest[1 + name.len()..].starts_with('}')
+        });
+        match hit {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &rest[name.len() + 2..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[1..];
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -123,6 +141,15 @@ mod tests {
             files,
             TEMPLATES.len(),
             "a query file is missing from TEMPLATES"
+        );
+    }
+
+    #[test]
+    fn a_value_is_not_filled_again() {
+        let t = "WHERE t = ANY ({tables}) AND {nodes} AND '{}' <> '{x'";
+        assert_eq!(
+            fill(t, &[("tables", "ARRAY['x{nodes}']"), ("nodes", "true")]),
+            "WHERE t = ANY (ARRAY['x{nodes}']) AND true AND '{}' <> '{x'"
         );
     }
 
