@@ -643,10 +643,7 @@ fn create_table(c: &protobuf::CreateStmt, cat: &SnapshotCatalog) -> Option<Scrip
     use protobuf::ConstrType as C;
     let (schema, name) = target_of(&c.relation)?;
     let mut t = ScriptTable {
-        name: match schema {
-            Some(s) => format!("{s}.{name}"),
-            None => name,
-        },
+        name: schema.into_iter().chain([name]).collect(),
         columns: Vec::new(),
         primary_key: Vec::new(),
     };

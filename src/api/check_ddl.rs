@@ -264,10 +264,7 @@ unsafe fn create_table(c: *mut pg_sys::CreateStmt) -> Option<ScriptTable> {
     unsafe {
         let target = target_of((*c).relation)?;
         let mut t = ScriptTable {
-            name: match target.schema {
-                Some(s) => format!("{s}.{}", target.name),
-                None => target.name,
-            },
+            name: target.schema.into_iter().chain([target.name]).collect(),
             columns: Vec::new(),
             primary_key: Vec::new(),
         };

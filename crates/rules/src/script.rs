@@ -8,6 +8,7 @@ use crate::distribution::{
 };
 use crate::facts::*;
 use crate::finding::{Finding, Severity};
+use crate::ident::quote_ident;
 use crate::metadata::{check_statement_on_name, StatementKind};
 use crate::pgvalue::{parse_int4, parse_qualified_name};
 
@@ -170,8 +171,8 @@ pub enum Statement {
 /// A table created by the script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptTable {
-    /// As the parser reads it: `name` or `schema.name` (downcased unless quoted).
-    pub name: String,
+    /// As the parser reads it: `[name]` or `[schema, name]` (downcased unless quoted).
+    pub name: Vec<String>,
     pub columns: Vec<ScriptColumn>,
     /// PRIMARY KEY columns, in key order (column and table constraints together).
     pub primary_key: Vec<String>,
@@ -407,10 +408,7 @@ impl ScriptLookup<'_> {
 impl Catalog for ScriptLookup<'_> {
     fn table(&mut self, rel: &RelationRef, column: Option<&str>) -> Option<TableFacts> {
         let written = match rel {
-            RelationRef::Name(n) => match parse_qualified_name(n) {
-                Some(parts) => parts.join("."),
-                None => return None,
-            },
+            RelationRef::Name(n) => parse_qualified_name(n)?,
             RelationRef::Oid(_) => return self.catalog.table(rel, column),
         };
         let Some(t) = self.created.iter().rev().find(|t| t.name == written) else {
@@ -426,7 +424,13 @@ impl Catalog for ScriptLookup<'_> {
             .map(|c| self.column(c))
             .collect();
         Some(TableFacts {
-            name: t.name.clone(),
+            // quoted, as regclass writes an existing table: it goes into statements to paste
+            name: t
+                .name
+                .iter()
+                .map(|p| quote_ident(p))
+                .collect::<Vec<_>>()
+                .join("."),
             has_replica_identity: !t.primary_key.is_empty(),
             colocation_id: None,
             colocated_with: Vec::new(),

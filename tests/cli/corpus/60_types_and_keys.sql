@@ -15,3 +15,6 @@ SELECT create_distributed_table('public.events', 'tenant_id', shard_count => 24)
 SELECT create_distributed_table('visits', 'feeling');
 SELECT create_distributed_table('app."Accounts"', 'region', shard_count => 24);
 SELECT create_distributed_table('"app"."Accounts"', 'active', shard_count => 24);
+-- A table the script creates with a name that needs quoting: the statements to paste quote it.
+CREATE TABLE "Order Items; DROP TABLE plans; --" (id bigint);
+SELECT create_distributed_table('"Order Items; DROP TABLE plans; --"', 'id', shard_count => 24);
