@@ -837,9 +837,9 @@ fn repair(t: &Target, ps: &[Placement], ranges: &[(i64, i32, i32)], batch: usize
     let mut failed: Vec<(usize, HashSet<String>, String)> = Vec::new();
     let no_metadata = |p: &Placement| {
         format!(
-            "{} has no Citus metadata, so it cannot insert through the distributed table (run SELECT start_metadata_sync_to_node('{}', {}); first)",
+            "{} has no Citus metadata, so it cannot insert through the distributed table (run SELECT start_metadata_sync_to_node({}, {}); first)",
             p.label(),
-            p.node.replace('\'', "''"),
+            sidecar_rules::consistency::issue::literal(&p.node),
             p.port
         )
     };
