@@ -144,11 +144,12 @@ pub fn on_node(node: &NodeInfo, command: &str) -> String {
 }
 
 /// `body` dollar-quoted with the tag `$name$`, or `$name1$`, `$name2$`, ... where the body
-/// holds it (a table or a column may be named `x$cmd$y`).
+/// holds it (a table or a column may be named `x$cmd$y`) or would run into the closing tag
+/// (a body ending in `$cmd`).
 pub fn dollar_quoted(name: &str, body: &str) -> String {
     let mut tag = format!("${name}$");
     let mut n = 0;
-    while body.contains(&tag) {
+    while format!("{body}{tag}").find(&tag) != Some(body.len()) {
         n += 1;
         tag = format!("${name}{n}$");
     }
@@ -217,6 +218,11 @@ mod tests {
         // a name holding a tag: the next tag
         assert_eq!(dollar_quoted("sc", "a$sc$b"), "$sc1$a$sc$b$sc1$");
         assert_eq!(dollar_quoted("sc", "$sc$$sc1$"), "$sc2$$sc$$sc1$$sc2$");
+        assert_eq!(
+            dollar_quoted("cmd", "SELECT 'x$cmd"),
+            "$cmd1$SELECT 'x$cmd$cmd1$"
+        );
+        assert_eq!(dollar_quoted("cmd", "x$"), "$cmd$x$$cmd$");
         let b = shard_block("DELETE FROM public.\"t$blk$x\"_1 x;");
         assert!(
             b.starts_with("DO $blk1$ BEGIN") && b.ends_with(" END $blk1$"),
