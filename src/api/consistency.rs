@@ -144,8 +144,13 @@ fn citus_tables(tables: &[Option<pg_sys::Oid>]) -> Vec<pg_sys::Oid> {
     oids
 }
 
-/// How many times a report is made when the metadata keeps changing under it.
-const ATTEMPTS: usize = 3;
+/// How many times a report is made when the metadata keeps changing under it, and how long it
+/// waits before the next time (doubled each time: 0.1 + 0.2 + 0.4 + 0.8 s at most). Citus drops
+/// a move's old copies one after another and deletes each one's cleanup record after it; a
+/// report made again at once could land in the middle of that again (seen on Citus 14.0.1
+/// after a rebalance: two old copies reported as orphans after three attempts).
+const ATTEMPTS: usize = 5;
+const FIRST_WAIT_MS: u64 = 100;
 
 /// Every finding the selection asks for, in a stable order. A report with findings that
 /// compare the metadata with the nodes' answers ([`CheckId::compares_moments`]) is made again
@@ -168,8 +173,19 @@ fn report(
         if settled {
             return out;
         }
+        wait_ms(FIRST_WAIT_MS << (attempt - 1));
         attempt += 1;
     }
+}
+
+/// Sleeps `ms` milliseconds, in slices that a cancel or statement_timeout ends.
+fn wait_ms(ms: u64) {
+    for _ in 0..ms.div_ceil(10) {
+        pgrx::check_for_interrupts!();
+        // SAFETY: a plain sleep of 10 ms.
+        unsafe { pg_sys::pg_usleep(10_000) };
+    }
+    pgrx::check_for_interrupts!();
 }
 
 /// One report against the metadata in `cluster`.
